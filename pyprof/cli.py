@@ -1,9 +1,13 @@
 """Command line entry point: one click group, each command in pyprof/commands/."""
 
+import os
+import sys
+
 import click
 
 from pyprof.commands import record as _record
 from pyprof.commands import top as _top
+from pyprof.errors import PyprofError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,4 +21,19 @@ cli.add_command(_top.top)
 
 
 def main() -> None:
-    cli()
+    """Run the command line; expected failures become one line and a status."""
+    try:
+        cli.main(standalone_mode=False)
+    except PyprofError as exc:
+        if os.environ.get("PYPROF_DEBUG"):
+            raise
+        click.echo(exc.format(), err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("pyprof: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
