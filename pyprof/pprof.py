@@ -1,0 +1,298 @@
+"""Reading and writing pprof profiles: gzip'd perftools.profiles.Profile.
+
+load() accepts what `go tool pprof` 1.19 accepts from a protobuf profile
+(gzip'd or raw) and rejects what it rejects, with one-line ProfileErrors;
+dump() and dumps() write the gzip'd form. The decoded Profile is the
+generated protobuf message: string fields are indices into string_table,
+and pyprof.graph turns them into names.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tempfile
+import zlib
+from typing import Union
+
+from pyprof._proto import profile_pb2
+from pyprof.errors import ProfileError
+
+# Largest decompressed profile load() accepts. A gzip stream expands up to
+# about 1000 times, so a small hostile file could otherwise fill memory.
+MAX_PROFILE_BYTES = 1 << 30
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_HINT_NOT_PROFILE = (
+    "pyprof reads pprof profiles (.pb.gz), "
+    "e.g. from `pyprof record -o` or Go's runtime/pprof"
+)
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+
+def load(source: Source, *, max_bytes: int = MAX_PROFILE_BYTES) -> profile_pb2.Profile:
+    """Read and check a profile from a file path or from bytes.
+
+    Args:
+        source: a path, or the profile's bytes (gzip'd or raw protobuf).
+        max_bytes: the largest decompressed size accepted.
+
+    Raises:
+        ProfileError: the file cannot be read, or it is not a valid
+            profile by the rules of `go tool pprof`; the message starts
+            with "reading <path>" (or "reading profile" for bytes).
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        where = "reading profile"
+        data = bytes(source)
+    else:
+        path = os.fspath(source)
+        where = f"reading {path}"
+        data = _read_file(path, where)
+    if not data:
+        raise ProfileError(f"{where}: empty input file", _HINT_NOT_PROFILE)
+    gzipped = data[:2] == _GZIP_MAGIC
+    if gzipped:
+        data = _gunzip(data, max_bytes, where)
+        if not data:
+            raise ProfileError(f"{where}: empty input file", _HINT_NOT_PROFILE)
+    elif len(data) > max_bytes:
+        raise ProfileError(
+            f"{where}: profile is larger than {max_bytes} bytes",
+            "pass a larger max_bytes to pyprof.pprof.load if the file is trusted",
+        )
+
+    profile = profile_pb2.Profile()
+    try:
+        profile.ParseFromString(data)
+        problem = _check(profile, data)
+    except Exception:  # the protobuf runtimes raise different error classes
+        problem = _UNRECOGNIZED
+    if problem is _UNRECOGNIZED:
+        cause = "not a pprof profile" if gzipped else "not a gzip'd pprof profile"
+        raise ProfileError(f"{where}: {cause}", _HINT_NOT_PROFILE)
+    if problem:
+        raise ProfileError(
+            f"{where}: {problem}", "the program that wrote this file wrote it wrongly"
+        )
+    return profile
+
+
+def dumps(profile: profile_pb2.Profile) -> bytes:
+    """The profile serialized and gzip'd, as pprof files are stored."""
+    raw = profile.SerializeToString()
+    out = io.BytesIO()
+    # mtime=0 keeps the bytes reproducible for identical profiles.
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
+        gz.write(raw)
+    return out.getvalue()
+
+
+def dump(profile: profile_pb2.Profile, path: Union[str, "os.PathLike[str]"]) -> None:
+    """Write the profile gzip'd to path, all or nothing.
+
+    The bytes go to a temporary file in the same folder which then replaces
+    path in one rename, so readers never see a partial profile and a failure
+    leaves any previous file at path untouched.
+
+    Raises:
+        ProfileError: the folder is missing or not writable, the disk is full.
+    """
+    path = os.fspath(path)
+    where = f"writing {path}"
+    data = dumps(profile)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder
+        )
+    except OSError as exc:
+        raise ProfileError(f"{where}: {_reason(exc)}", _write_hint(exc)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates the file 0600; give it the mode open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise ProfileError(f"{where}: {_reason(exc)}", _write_hint(exc)) from None
+        raise
+
+
+def _read_file(path: str, where: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise ProfileError(
+            f"{where}: no such file",
+            "record one with `pyprof record -o profile.pb.gz -- python app.py`",
+        ) from None
+    except OSError as exc:
+        raise ProfileError(f"{where}: {_reason(exc)}", None) from None
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def _write_hint(exc: OSError) -> str:
+    return "choose a folder that exists and that you can write to"
+
+
+def _gunzip(data: bytes, max_bytes: int, where: str) -> bytes:
+    """Decompress every gzip member of data, refusing more than max_bytes."""
+    out = bytearray()
+    rest = data
+    while rest:
+        if rest[:2] != _GZIP_MAGIC:
+            raise _gzip_error(where, "invalid header after the first gzip member")
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        pending = rest
+        try:
+            while pending and not member.eof:
+                out += member.decompress(pending, max_bytes + 1 - len(out))
+                if len(out) > max_bytes:
+                    raise ProfileError(
+                        f"{where}: decompressed profile is larger than "
+                        f"{max_bytes} bytes",
+                        "this is not a profile pyprof wrote; "
+                        "pass a larger max_bytes to pyprof.pprof.load if trusted",
+                    )
+                pending = member.unconsumed_tail
+        except zlib.error as exc:
+            raise _gzip_error(where, str(exc)) from None
+        if not member.eof:
+            raise _gzip_error(where, "unexpected end of file")
+        rest = member.unused_data
+    return bytes(out)
+
+
+def _gzip_error(where: str, cause: str) -> ProfileError:
+    return ProfileError(
+        f"{where}: decompressing profile: {cause}",
+        "the file is truncated or corrupt; copy it again from its source",
+    )
+
+
+# _check() returns this when Go 1.19 would not recognize the data as a
+# protobuf profile at all (as opposed to a recognized but malformed one).
+_UNRECOGNIZED = object()
+
+
+def _check(p: profile_pb2.Profile, data: bytes):
+    """What Go 1.19 finds wrong with p, or None. See the module docstring."""
+    strings = p.string_table
+    if len(strings) == 0 or strings[0] != "":
+        return _UNRECOGNIZED
+    n = len(strings)
+
+    def bad(*indices: int) -> bool:
+        return any(i < 0 or i >= n for i in indices)
+
+    # Go resolves these indices while decoding; one out of range means the
+    # data is not taken for a protobuf profile.
+    if bad(p.drop_frames, p.keep_frames, p.default_sample_type, *p.comment):
+        return _UNRECOGNIZED
+    if bad(p.period_type.type, p.period_type.unit):
+        return _UNRECOGNIZED
+    for vt in p.sample_type:
+        if bad(vt.type, vt.unit):
+            return _UNRECOGNIZED
+    for m in p.mapping:
+        if bad(m.filename, m.build_id):
+            return _UNRECOGNIZED
+    for f in p.function:
+        if bad(f.name, f.system_name, f.filename):
+            return _UNRECOGNIZED
+    for s in p.sample:
+        for lb in s.label:
+            if bad(lb.key) or (lb.str and bad(lb.str)):
+                return _UNRECOGNIZED
+            if not lb.str and lb.num_unit and bad(lb.num_unit):
+                return _UNRECOGNIZED
+    if p.time_nanos and _has_two_times(data):
+        return "concatenated profiles detected"
+
+    # The structural checks, in the order Go makes them.
+    types = len(p.sample_type)
+    if types == 0 and len(p.sample):
+        return "malformed profile: missing sample type information"
+    location_ids = {loc.id for loc in p.location}
+    for s in p.sample:
+        if len(s.value) != types:
+            return (
+                f"malformed profile: mismatch: sample has {len(s.value)} "
+                f"values vs. {types} types"
+            )
+        if any(i not in location_ids for i in s.location_id):
+            return "malformed profile: sample has nil location"
+    for kind, items, id_name in (
+        ("mapping", p.mapping, "ID"),
+        ("function", p.function, "ID"),
+        ("location", p.location, "id"),
+    ):
+        seen = set()
+        for item in items:
+            if item.id == 0:
+                return f"malformed profile: found {kind} with reserved {id_name}=0"
+            if item.id in seen:
+                return f"malformed profile: multiple {kind}s with same id: {item.id}"
+            seen.add(item.id)
+        if kind == "function":
+            function_ids = seen
+    for loc in p.location:
+        for line in loc.line:
+            if line.function_id == 0 or line.function_id not in function_ids:
+                return (
+                    f"malformed profile: location id: {loc.id} has a line "
+                    "with nil function"
+                )
+    return None
+
+
+def _has_two_times(data: bytes) -> bool:
+    """Whether the top level of data sets time_nanos twice, the first time
+    to a non-zero value: the sign of two profiles concatenated."""
+    pos, end, seen_nonzero = 0, len(data), False
+    while pos < end:
+        key, pos = _varint(data, pos)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            if field == 9:
+                if seen_nonzero:
+                    return True
+                seen_nonzero = value != 0
+        elif wire == 2:
+            size, pos = _varint(data, pos)
+            pos += size
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:
+            return False
+    return False
+
+
+def _varint(data: bytes, pos: int):
+    value = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, pos
+        shift += 7
