@@ -1,0 +1,299 @@
+"""Turn the bench's runs into bench/RESULTS.md: tables and a sentence per figure."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from runner import SPLIT_FUNCTIONS
+from runner import SPLIT_TRUTH
+from runner import Config
+from runner import Run
+from runner import format_rate
+from stats import bootstrap_median_ci
+from stats import iqr
+from stats import median
+
+# pyprof's overhead targets by sampling rate: CPU added, as a fraction.
+TARGETS = {100: 0.01, 1000: 0.03}
+
+WORKLOAD_TITLES = {
+    "cpu": "pure-Python CPU work, few calls (bench/workloads/cpu.py)",
+    "calls": "many small calls (bench/workloads/calls.py)",
+}
+
+
+def _mean(values):
+    return sum(values) / len(values)
+
+
+class Figures:
+    """The derived figures of one configuration on one workload."""
+
+    def __init__(self, config: Config, entries: List[dict]) -> None:
+        self.config = config
+        self.count = len(entries)
+        self.sampling: List[float] = []  # CPU added while the body ran, fraction
+        self.program: List[float] = []  # of which in the program's process
+        self.tool_process: List[float] = []  # of which in py-spy's process
+        self.whole: List[float] = []  # the whole command's CPU, fraction
+        self.outside_ms: List[float] = []  # added CPU outside the body
+        self.rate: List[float] = []  # samples per second of body
+        self.per_sample_us: List[float] = []
+        self.samples: List[int] = []
+        self.base_body_s: List[float] = []
+        for entry in entries:
+            self._add(entry["run"], entry["bases"])
+
+    def _add(self, run: Run, bases: List[Run]) -> None:
+        base_body = _mean([b.body_cpu_s for b in bases])
+        base_command = _mean([b.command_cpu_s for b in bases])
+        added = run.sampling_cpu_s - base_body
+        self.base_body_s.append(base_body)
+        self.sampling.append(added / base_body)
+        self.program.append(run.body_cpu_s / base_body - 1)
+        if run.tool_process_cpu_s is not None:
+            self.tool_process.append(run.tool_process_cpu_s / base_body)
+        self.whole.append(run.command_cpu_s / base_command - 1)
+        self.outside_ms.append(1000 * ((run.command_cpu_s - base_command) - added))
+        if run.samples:
+            self.samples.append(run.samples)
+            self.rate.append(run.samples / run.body_wall_s)
+            self.per_sample_us.append(1e6 * added / run.samples)
+
+    def target(self) -> Optional[float]:
+        if self.config.tool in ("pyprof", "py-spy"):
+            return TARGETS.get(self.config.rate_hz)
+        return None
+
+    def verdict(self) -> str:
+        target = self.target()
+        if target is None or not self.sampling:
+            return ""
+        middle = median(self.sampling)
+        low, high = bootstrap_median_ci(self.sampling)
+        if middle >= target:
+            return "**fail**"
+        if high >= target:
+            return "pass (CI reaches the target)"
+        return "pass"
+
+
+def pct(value: float, digits: int = 1) -> str:
+    return f"{value * 100:+.{digits}f}%"
+
+
+def _range(values: List[float], digits: int = 1) -> str:
+    low, high = iqr(values)
+    return f"{pct(low, digits)} .. {pct(high, digits)}"
+
+
+def _ci(values: List[float], digits: int = 1) -> str:
+    low, high = bootstrap_median_ci(values)
+    return f"{pct(low, digits)} .. {pct(high, digits)}"
+
+
+def render(*, command, machine, plan, configs, overhead, accuracy, unavailable,
+           failures) -> str:
+    lines: List[str] = []
+    add = lines.append
+    add("# pyprof benchmark: overhead and accuracy")
+    add("")
+    add(f"Made with `{command}` (`make bench` runs it in `.venv`), "
+        f"{machine['date']}, in {machine['elapsed_s'] / 60:.1f} minutes: "
+        f"{plan.rounds} interleaved rounds of the overhead workloads, "
+        f"{plan.accuracy_rounds} of the accuracy workload, workload scale "
+        f"{plan.scale:g}, run-order seed {plan.seed}.")
+    add("")
+    add(f"Machine: {machine['cpu']}, {machine['cores']} cores "
+        f"({machine['usable_cores']} usable), Linux {machine['kernel']}, "
+        f"CONFIG_HZ={machine['config_hz'] or 'unknown'}; CPython {machine['python']}; "
+        f"pyprof at {machine['pyprof']}; {machine['py_spy'] or 'py-spy not found'}. "
+        f"Load average (1, 5, 15 min) {machine['load_before']} before, "
+        f"{machine['load_after']} after: the machine is shared, which is why only "
+        f"CPU time is compared.")
+    add("")
+    _render_method(add)
+    if unavailable:
+        add("**Left out:**")
+        add("")
+        for tool, reason in unavailable.items():
+            add(f"- {tool}: could not run here: `{reason}`")
+        add("")
+
+    figures = {w: {c: Figures(c, entries) for c, entries in per.items() if entries}
+               for w, per in overhead.items()}
+    for workload, per_config in figures.items():
+        _render_overhead(add, workload, per_config)
+    _render_per_sample(add, figures)
+    _render_accuracy(add, accuracy)
+    _render_findings(add, figures, accuracy)
+    if failures:
+        add("## Failed runs")
+        add("")
+        add(f"{len(failures)} runs failed and are left out of the figures; the first ones:")
+        add("")
+        for failure in failures[:5]:
+            add(f"- `{failure}`")
+        add("")
+    return "\n".join(lines)
+
+
+def _render_method(add) -> None:
+    add("How to read the tables. Every figure is a median over runs; each run is "
+        "compared with the mean of the unprofiled runs just before and after it "
+        "(each round shuffles the configurations and puts an unprofiled run "
+        "between every two). *CPU added while sampling* is the extra CPU time "
+        "spent while the workload's body ran: for pyprof and cProfile, which run "
+        "inside the program, the program's own process (pyprof's signal handler "
+        "and drain thread included); for py-spy, which samples from another "
+        "process, the program's process *plus* py-spy's whole process, shown "
+        "separately. *Whole command* is the CPU of everything the command ran "
+        "(`os.wait4` of the child: start-up, the body, writing the profile); "
+        "*outside the body* is the part of it that does not grow with run "
+        "time. The 95% CI is a bootstrap interval of the median; IQR is the "
+        "spread of single runs. Targets (pyprof's): under 1% at 100 Hz, under 3% "
+        "at 1 kHz, judged on the median.")
+    add("")
+
+
+def _render_overhead(add, workload: str, per_config: Dict[Config, Figures]) -> None:
+    base = [v for f in per_config.values() for v in f.base_body_s]
+    add(f"## Overhead: {WORKLOAD_TITLES.get(workload, workload)}")
+    add("")
+    add(f"Unprofiled body: {median(base):.2f} s CPU (median of {len(base)} pairings).")
+    add("")
+    add("| configuration | runs | CPU added while sampling | 95% CI | IQR | "
+        "of which py-spy's process | target | verdict | whole command | "
+        "outside the body | samples/s | µs per sample |")
+    add("|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|")
+    for config, fig in per_config.items():
+        target = fig.target()
+        add("| " + " | ".join([
+            config.name,
+            str(fig.count),
+            pct(median(fig.sampling), 2),
+            _ci(fig.sampling, 2),
+            _range(fig.sampling, 2),
+            pct(median(fig.tool_process), 2) if fig.tool_process else "",
+            f"< {target * 100:g}%" if target else "",
+            fig.verdict(),
+            pct(median(fig.whole)),
+            f"{median(fig.outside_ms):.0f} ms",
+            f"{median(fig.rate):.0f}" if fig.rate else "",
+            f"{median(fig.per_sample_us):.1f}" if fig.per_sample_us else "",
+        ]) + " |")
+    add("")
+
+
+def _render_per_sample(add, figures) -> None:
+    rows = []
+    for workload, per_config in figures.items():
+        for config, fig in per_config.items():
+            if not fig.per_sample_us or config.tool == "cprofile":
+                continue
+            top_rate = max(c.rate_hz for c in per_config if c.tool == config.tool)
+            if config.rate_hz != top_rate:
+                continue
+            low, high = iqr(fig.per_sample_us)
+            rows.append(f"| {config.name} | {workload} | {median(fig.samples):.0f} | "
+                        f"{median(fig.rate):.0f} | {median(fig.per_sample_us):.1f} | "
+                        f"{low:.1f} .. {high:.1f} |")
+    if not rows:
+        return
+    add("## Cost per sample at the highest rate")
+    add("")
+    add("(CPU added while sampling) / (samples taken), per run; samples from the "
+        "profile (pyprof: the samples/count column) or py-spy's `Samples:` line. "
+        "For py-spy this includes its whole process, start-up and symbol loading "
+        "too.")
+    add("")
+    add("| configuration | workload | samples per run | samples/s | µs per sample | IQR |")
+    add("|---|---|--:|--:|--:|--:|")
+    for row in rows:
+        add(row)
+    add("")
+
+
+def _accuracy_rows(accuracy: Dict[Config, List[Run]]):
+    for config, runs in accuracy.items():
+        runs = [r for r in runs if r.shares]
+        if not runs:
+            continue
+        pooled = {name: _mean([r.shares[name] for r in runs]) for name in SPLIT_FUNCTIONS}
+        worst = max(abs(pooled[n] - SPLIT_TRUTH[n]) for n in SPLIT_FUNCTIONS)
+        worst_run = max(abs(r.shares[n] - SPLIT_TRUTH[n])
+                        for r in runs for n in SPLIT_FUNCTIONS)
+        yield config, runs, pooled, worst, worst_run
+
+
+def _render_accuracy(add, accuracy: Dict[Config, List[Run]]) -> None:
+    add("## Accuracy: the 50/30/20 split (bench/workloads/split.py)")
+    add("")
+    add("Shares of alpha, beta and gamma among the three, averaged over runs: "
+        "pyprof's flat cpu/nanoseconds per function from the written profile "
+        "(`pyprof.pprof.load`), py-spy's leaf counts from `--format raw`, "
+        "cProfile's tottime. Error is in percentage points against 50/30/20. "
+        "The unprofiled row is the split the workload measured on itself with "
+        "`time.thread_time_ns()` around every slice, which checks the truth.")
+    add("")
+    add("| configuration | runs | alpha | beta | gamma | error (mean shares) | "
+        "worst single run | outside the three | samples per run |")
+    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for config, runs, pooled, worst, worst_run in _accuracy_rows(accuracy):
+        other = [r.other_share for r in runs if r.other_share is not None]
+        samples = [r.samples for r in runs if r.samples]
+        name = "unprofiled (self-timed)" if config.tool == "none" else config.name
+        add("| " + " | ".join([
+            name, str(len(runs)),
+            *[f"{pooled[n] * 100:.1f}%" for n in SPLIT_FUNCTIONS],
+            f"{worst * 100:.1f}", f"{worst_run * 100:.1f}",
+            f"{median(other) * 100:.1f}%" if other else "",
+            f"{median(samples):.0f}" if samples else "",
+        ]) + " |")
+    add("")
+
+
+def _render_findings(add, figures, accuracy) -> None:
+    """One sentence per figure that matters, written from the data."""
+    add("## What the figures say")
+    add("")
+    for workload, per_config in figures.items():
+        for config, fig in per_config.items():
+            if not fig.sampling:
+                continue
+            middle = median(fig.sampling)
+            low, high = bootstrap_median_ci(fig.sampling)
+            where = f"the {workload} workload"
+            if config.tool == "none":
+                add(f"- Control, {where}: an unprofiled run against its neighbours "
+                    f"comes out at {pct(middle, 2)} (CI {pct(low, 2)} .. "
+                    f"{pct(high, 2)}), the noise floor of these figures.")
+            elif config.tool == "pyprof":
+                target = fig.target()
+                judged = (f"; target under {target * 100:g}%: "
+                          f"{'met' if middle < target else 'missed'}") if target else ""
+                add(f"- {config.name}, {where}: {pct(middle, 2)} CPU while "
+                    f"sampling (CI {pct(low, 2)} .. {pct(high, 2)}){judged}; "
+                    f"{median(fig.rate):.0f} samples/s at "
+                    f"{median(fig.per_sample_us):.1f} µs each; the whole command "
+                    f"adds {median(fig.outside_ms):.0f} ms that do not grow with "
+                    f"run time." if fig.rate else
+                    f"- {config.name}, {where}: {pct(middle, 2)} CPU while sampling.")
+            elif config.tool == "py-spy":
+                process = median(fig.tool_process) if fig.tool_process else 0.0
+                add(f"- {config.name}, {where}: {pct(middle, 2)} CPU in all, of "
+                    f"which {pct(process, 2)} in py-spy's own process and "
+                    f"{pct(median(fig.program), 2)} in the program.")
+            else:
+                add(f"- {config.name}, {where}: {pct(middle, 0)} CPU "
+                    f"({1 + middle:.2f}x), the cost of hooking every call.")
+    for config, runs, pooled, worst, _ in _accuracy_rows(accuracy):
+        if config.tool == "none":
+            add(f"- The split workload measured itself at "
+                + "/".join(f"{pooled[n] * 100:.1f}" for n in SPLIT_FUNCTIONS)
+                + f", {worst * 100:.1f} points from the designed 50/30/20.")
+        else:
+            add(f"- {config.name} read the split as "
+                + "/".join(f"{pooled[n] * 100:.1f}" for n in SPLIT_FUNCTIONS)
+                + f" (worst error {worst * 100:.1f} points).")
+    add("")
