@@ -112,7 +112,7 @@ def render(*, command, machine, plan, configs, overhead, accuracy, unavailable,
         f"{machine['load_after']} after: the machine is shared, which is why only "
         f"CPU time is compared.")
     add("")
-    _render_method(add)
+    _render_method(add, plan)
     if unavailable:
         add("**Left out:**")
         add("")
@@ -138,7 +138,7 @@ def render(*, command, machine, plan, configs, overhead, accuracy, unavailable,
     return "\n".join(lines)
 
 
-def _render_method(add) -> None:
+def _render_method(add, plan) -> None:
     add("How to read the tables. Every figure is a median over runs; each run is "
         "compared with the mean of the unprofiled runs just before and after it "
         "(each round shuffles the configurations and puts an unprofiled run "
@@ -152,7 +152,16 @@ def _render_method(add) -> None:
         "*outside the body* is the part of it that does not grow with run "
         "time. The 95% CI is a bootstrap interval of the median; IQR is the "
         "spread of single runs. Targets (pyprof's): under 1% at 100 Hz, under 3% "
-        "at 1 kHz, judged on the median.")
+        "at 1 kHz, judged on the median. A 1% difference is small against the "
+        "run-to-run noise of a shared machine, so each row also shows the "
+        "overhead *predicted from µs per sample*: the cost of one sample "
+        "measured at the tool's highest rate (where the overhead is large and "
+        "well measured) times this row's samples per second.")
+    add("")
+    add(f"py-spy above 1 kHz ran in only {plan.slow_rounds[0]} overhead and "
+        f"{plan.slow_rounds[1]} accuracy rounds: in its default mode it stops the "
+        "program for every sample, so one run takes 20-40 times as long, and "
+        "its overhead is large enough that a few runs measure it.")
     add("")
 
 
@@ -163,11 +172,12 @@ def _render_overhead(add, workload: str, per_config: Dict[Config, Figures]) -> N
     add(f"Unprofiled body: {median(base):.2f} s CPU (median of {len(base)} pairings).")
     add("")
     add("| configuration | runs | CPU added while sampling | 95% CI | IQR | "
-        "of which py-spy's process | target | verdict | whole command | "
-        "outside the body | samples/s | µs per sample |")
-    add("|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|")
+        "of which py-spy's process | target | verdict | predicted from µs per "
+        "sample | whole command | outside the body | samples/s | µs per sample |")
+    add("|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|")
     for config, fig in per_config.items():
         target = fig.target()
+        predicted = _predicted(config, fig, per_config)
         add("| " + " | ".join([
             config.name,
             str(fig.count),
@@ -177,6 +187,7 @@ def _render_overhead(add, workload: str, per_config: Dict[Config, Figures]) -> N
             pct(median(fig.tool_process), 2) if fig.tool_process else "",
             f"< {target * 100:g}%" if target else "",
             fig.verdict(),
+            pct(predicted, 2) if predicted is not None else "",
             pct(median(fig.whole)),
             f"{median(fig.outside_ms):.0f} ms",
             f"{median(fig.rate):.0f}" if fig.rate else "",
@@ -185,14 +196,33 @@ def _render_overhead(add, workload: str, per_config: Dict[Config, Figures]) -> N
     add("")
 
 
+def _top_rate(config: Config, per_config: Dict[Config, Figures]) -> Optional[Figures]:
+    """The same tool's figures at its highest rate, if it took samples."""
+    same_tool = [c for c in per_config if c.tool == config.tool and c.rate_hz]
+    if not same_tool:
+        return None
+    top = per_config[max(same_tool, key=lambda c: c.rate_hz)]
+    return top if top.per_sample_us else None
+
+
+def _predicted(config: Config, fig: Figures,
+               per_config: Dict[Config, Figures]) -> Optional[float]:
+    """The CPU this configuration should add if every sample cost what one
+    costs at the tool's highest rate, where the overhead is large enough to
+    measure well: (µs per sample there) x (samples per second here)."""
+    top = _top_rate(config, per_config)
+    if top is None or not fig.rate:
+        return None
+    return median(top.per_sample_us) * 1e-6 * median(fig.rate)
+
+
 def _render_per_sample(add, figures) -> None:
     rows = []
     for workload, per_config in figures.items():
         for config, fig in per_config.items():
             if not fig.per_sample_us or config.tool == "cprofile":
                 continue
-            top_rate = max(c.rate_hz for c in per_config if c.tool == config.tool)
-            if config.rate_hz != top_rate:
+            if _top_rate(config, per_config) is not fig:
                 continue
             low, high = iqr(fig.per_sample_us)
             rows.append(f"| {config.name} | {workload} | {median(fig.samples):.0f} | "
