@@ -291,8 +291,8 @@ def report_and_write(
         return
     _say(
         "no profile written: the program never started pyprof's sampler "
-        "(is it a Python program? python -E and -I ignore PYTHONPATH, "
-        "which pyprof needs)"
+        "(is it a Python program? python -E, -I and -S skip the start-up "
+        "hook pyprof needs)"
     )
 
 

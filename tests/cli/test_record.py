@@ -1,0 +1,305 @@
+"""pyprof record as a user sees it: the program behaves as without pyprof.
+
+Exit status, stdio, argv, sys.path[0], __main__ and the environment pass
+through unchanged; bad input gives one error line, a status and no file.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import PYPROF
+
+
+def seen(stdout):
+    """The JSON report show_env.py prints on its first line."""
+    return json.loads(stdout.splitlines()[0])
+
+
+def last_line(stderr):
+    lines = stderr.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def direct_run(cmd, cwd):
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+class TestPassthrough:
+    def test_program_sees_the_same_start_up_as_without_pyprof(
+        self, record, targets, tmp_path
+    ):
+        cmd = [sys.executable, str(targets / "show_env.py"), "0", "a b", "--flag"]
+        result, path = record(*cmd)
+        plain = direct_run(cmd, tmp_path)
+
+        assert result.returncode == 0, result.stderr
+        assert seen(result.stdout) == seen(plain.stdout)
+        assert seen(result.stdout)["argv"][1:] == ["0", "a b", "--flag"]
+        assert seen(result.stdout)["main_name"] == "__main__"
+        assert seen(result.stdout)["pyprof_vars"] == []
+        assert path.exists()
+
+    def test_pythonpath_is_restored_not_leaked(self, record, targets, tmp_path):
+        env = dict(os.environ, PYTHONPATH=str(tmp_path / "mine"))
+        result, _ = record(sys.executable, str(targets / "show_env.py"), env=env)
+        assert seen(result.stdout)["pythonpath"] == str(tmp_path / "mine")
+        assert not seen(result.stdout)["sitecustomize_in_path"]
+
+        env.pop("PYTHONPATH")
+        result, _ = record(sys.executable, str(targets / "show_env.py"), env=env)
+        assert seen(result.stdout)["pythonpath"] is None
+
+    def test_a_real_sitecustomize_still_runs(self, record, tmp_path):
+        site = tmp_path / "site"
+        site.mkdir()
+        (site / "sitecustomize.py").write_text("import builtins\nbuiltins.MARK = 42\n")
+        env = dict(os.environ, PYTHONPATH=str(site))
+        result, path = record(sys.executable, "-c", "print(MARK)", env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "42\n"
+        assert path.exists()
+
+    def test_stdin_and_stdout_pass_through(self, record):
+        result, path = record(
+            sys.executable,
+            "-c",
+            "import sys; print(sys.stdin.read().upper(), end='')",
+            input="hi there\n",
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "HI THERE\n"
+        assert path.exists()
+
+    def test_summary_is_one_line_on_stderr(self, record, targets):
+        result, path = record(sys.executable, str(targets / "fib.py"), "0.5")
+        assert result.returncode == 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"pyprof: wrote {path}: ")
+        assert " samples, " in lines[0] and lines[0].split(", ")[2].endswith("s CPU")
+
+    def test_run_a_package_with_dash_m(self, record, targets):
+        env = dict(os.environ, PYTHONPATH=str(targets))
+        result, path = record(sys.executable, "-m", "demo_pkg", "x", env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "demo_pkg main __main__ ['x']\n"
+        assert path.exists()
+
+    def test_console_script_on_path(self, record, targets, tmp_path, load_profile):
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        script = bin_dir / "fibtool"
+        script.write_text(
+            f"#!{sys.executable}\n"
+            "import runpy, sys\n"
+            f"sys.argv = [{str(targets / 'fib.py')!r}, '0.5']\n"
+            f"runpy.run_path(sys.argv[0], run_name='__main__')\n"
+        )
+        script.chmod(0o755)
+        env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        result, path = record("fibtool", env=env)
+        assert result.returncode == 0, result.stderr
+        profile = load_profile(path)
+        names = {profile.string_table[f.name] for f in profile.function}
+        assert "fib" in names
+
+    def test_bare_script_runs_with_this_python(self, record, targets, tmp_path):
+        script = tmp_path / "plain.py"
+        script.write_text("import sys\nprint(sys.executable)\n")
+        result, path = record("plain.py")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == sys.executable
+        assert path.exists()
+
+
+class TestExitStatus:
+    @pytest.mark.parametrize("status", [0, 3])
+    def test_exit_status_passes_through(self, record, targets, status):
+        result, path = record(sys.executable, str(targets / "show_env.py"), str(status))
+        assert result.returncode == status
+        assert path.exists()
+
+    def test_uncaught_exception_exits_1_with_traceback(self, record, targets):
+        result, path = record(sys.executable, str(targets / "show_env.py"), "raise")
+        assert result.returncode == 1
+        assert "Traceback (most recent call last)" in result.stderr
+        assert "RuntimeError: show_env failed on purpose" in result.stderr
+        assert last_line(result.stderr).startswith("pyprof: wrote ")
+        assert path.exists()
+
+    def test_sigkill_gives_137_and_no_profile(self, record, targets):
+        result, path = record(sys.executable, str(targets / "show_env.py"), "kill")
+        assert result.returncode == 137
+        assert "killed by SIGKILL" in last_line(result.stderr)
+        assert not path.exists()
+
+    def test_sigterm_gives_143_and_a_profile(self, tmp_path, targets, load_profile):
+        out = tmp_path / "term.pb.gz"
+        cmd = [*PYPROF, "record", "-o", str(out), "--"]
+        cmd += [sys.executable, str(targets / "show_env.py"), "term"]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            proc.stdout.readline()  # the JSON report
+            assert proc.stdout.readline() == "ready\n"
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGTERM)  # to pyprof, which forwards it
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 143, stderr
+        assert last_line(stderr).startswith(f"pyprof: wrote {out}: ")
+        assert load_profile(out).sample
+
+    def test_sigint_reaches_the_program_and_the_profile_is_written(
+        self, tmp_path, targets, load_profile
+    ):
+        # A terminal sends Ctrl-C to the whole process group: do the same.
+        out = tmp_path / "int.pb.gz"
+        cmd = [*PYPROF, "record", "-o", str(out), "--"]
+        cmd += [sys.executable, str(targets / "show_env.py"), "term"]
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            proc.stdout.readline()
+            assert proc.stdout.readline() == "ready\n"
+            time.sleep(0.3)
+            os.killpg(proc.pid, signal.SIGINT)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 130, stderr
+        assert "KeyboardInterrupt" in stderr
+        assert last_line(stderr).startswith(f"pyprof: wrote {out}: ")
+        assert load_profile(out).sample
+
+
+class TestBadInput:
+    def check_error(self, result, status, fragment, tmp_path):
+        assert result.returncode == status
+        lines = result.stderr.strip().splitlines()
+        assert lines[0].startswith("pyprof: error: ")
+        assert fragment in lines[0]
+        assert "Traceback" not in result.stderr
+        assert len(lines) <= 2  # the error, then at most one hint line
+        assert not (tmp_path / "profile.pb.gz").exists()
+
+    def test_missing_command(self, tmp_path):
+        result = subprocess.run(
+            [*PYPROF, "record", "-o", str(tmp_path / "profile.pb.gz")],
+            capture_output=True,
+            text=True,
+        )
+        self.check_error(result, 2, "no command", tmp_path)
+
+    def test_command_not_found_is_127(self, record, tmp_path):
+        result, _ = record("pyprof-no-such-command-anywhere")
+        self.check_error(result, 127, "command not found", tmp_path)
+
+    def test_missing_script_path_is_127(self, record, tmp_path):
+        result, _ = record(str(tmp_path / "nope.py"))
+        self.check_error(result, 127, "no such file", tmp_path)
+
+    def test_not_executable_is_126(self, record, tmp_path):
+        data = tmp_path / "notes.txt"
+        data.write_text("not a program\n")
+        result, _ = record(str(data))
+        self.check_error(result, 126, "not executable", tmp_path)
+
+    def test_output_in_missing_folder_is_2_and_program_not_started(
+        self, record, tmp_path
+    ):
+        marker = tmp_path / "started"
+        result, _ = record(
+            sys.executable,
+            "-c",
+            f"open({str(marker)!r}, 'w').close()",
+            output=tmp_path / "missing" / "p.pb.gz",
+        )
+        self.check_error(result, 2, "does not exist", tmp_path)
+        assert not marker.exists()
+
+    def test_output_in_unwritable_folder_is_2(self, record, tmp_path):
+        # /proc refuses new files even to root.
+        result, _ = record(sys.executable, "-c", "pass", output="/proc/p.pb.gz")
+        self.check_error(result, 2, "cannot create files in /proc", tmp_path)
+
+    @pytest.mark.parametrize("rate", ["0", "10001", "-5"])
+    def test_rate_out_of_range_is_2(self, record, tmp_path, rate):
+        result, _ = record(sys.executable, "-c", "pass", rate=rate)
+        self.check_error(result, 2, "out of range", tmp_path)
+
+
+def other_python():
+    """Another installed CPython version than this one, or None."""
+    import glob
+
+    mine = "%d.%d" % sys.version_info[:2]
+    for version in ("3.9", "3.10", "3.11", "3.12", "3.13"):
+        if version == mine:
+            continue
+        pattern = f"~/.pyenv/versions/{version}.*/bin/python{version}"
+        found = glob.glob(os.path.expanduser(pattern))
+        found = found or [p for p in [shutil.which(f"python{version}")] if p]
+        if found:
+            return found[0]
+    return None
+
+
+def test_python_that_cannot_load_pyprof_runs_without_profile(record, tmp_path):
+    """The program runs anyway; one line says why there is no profile."""
+    other = other_python()
+    env = dict(os.environ)
+    if other is None:
+        # Same Python, but a broken package named pyprof shadows the real one.
+        shadow = tmp_path / "shadow" / "pyprof"
+        shadow.mkdir(parents=True)
+        (shadow / "__init__.py").write_text("raise ImportError('shadowed')\n")
+        env["PYTHONPATH"] = str(shadow.parent)
+    result, path = record(
+        other or sys.executable, "-c", "print('ran')", env=env, ignore_pythonpath=True
+    )
+    assert result.stdout == "ran\n"
+    assert result.returncode == 0
+    assert "no profile written" in last_line(result.stderr)
+    assert "cannot load pyprof" in last_line(result.stderr)
+    assert not path.exists()
+
+
+def test_shadowed_pyprof_runs_without_profile(record, tmp_path):
+    shadow = tmp_path / "shadow" / "pyprof"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('shadowed')\n")
+    env = dict(os.environ, PYTHONPATH=str(shadow.parent))
+    result, path = record(
+        sys.executable, "-c", "print('ran')", env=env, ignore_pythonpath=True
+    )
+    assert result.stdout == "ran\n"
+    assert result.returncode == 0
+    assert "cannot load pyprof: ImportError: shadowed" in last_line(result.stderr)
+    assert not path.exists()
+
+
+def test_python_without_site_runs_without_profile(record):
+    result, path = record(sys.executable, "-S", "-c", "print('ran')")
+    assert result.stdout == "ran\n"
+    assert result.returncode == 0
+    assert "never started pyprof's sampler" in last_line(result.stderr)
+    assert not path.exists()
