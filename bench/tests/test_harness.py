@@ -112,3 +112,31 @@ def test_pyprof_profile_gives_samples_and_the_split():
     assert result.samples and result.samples > 50
     assert result.shares["alpha"] == pytest.approx(0.5, abs=0.1)
     assert result.shares["gamma"] == pytest.approx(0.2, abs=0.1)
+
+
+def test_pyprof_reader_takes_flat_cpu_and_the_samples_column(tmp_path):
+    from pyprof import builder
+    from pyprof import pprof
+
+    def frames(*names):
+        return tuple((name, "split.py", 10 * i, 10 * i + 2) for i, name in enumerate(names))
+
+    # Leaf first; a period is 1 ms, and alpha's samples had overruns.
+    aggregate = {
+        ("MainThread", frames("alpha", "body", "<module>")): [40, 50],
+        ("MainThread", frames("beta", "body", "<module>")): [30, 30],
+        ("MainThread", frames("gamma", "body", "<module>")): [20, 20],
+        ("MainThread", frames("body", "<module>")): [5, 5],
+        ("worker", frames("alpha", "run")): [0, 0],
+    }
+    profile = builder.build_cpu_profile(
+        aggregate, period_ns=1_000_000, start_ns=0, duration_ns=10**9)
+    path = tmp_path / "p.pb.gz"
+    pprof.dump(profile, path)
+
+    weights, samples = runner.read_pyprof(path)
+    assert samples == 95
+    assert weights == {"alpha": 50e6, "beta": 30e6, "gamma": 20e6, "body": 5e6}
+    shares, other = runner.split_shares(weights)
+    assert shares == {"alpha": 0.5, "beta": 0.3, "gamma": 0.2}
+    assert other == pytest.approx(5 / 105)
