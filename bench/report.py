@@ -125,6 +125,7 @@ def render(*, command, machine, plan, configs, overhead, accuracy, unavailable,
     for workload, per_config in figures.items():
         _render_overhead(add, workload, per_config)
     _render_per_sample(add, figures)
+    _render_summaries(add, overhead)
     _render_accuracy(add, accuracy)
     _render_findings(add, figures, accuracy)
     if failures:
@@ -241,6 +242,28 @@ def _render_per_sample(add, figures) -> None:
     add("|---|---|--:|--:|--:|--:|")
     for row in rows:
         add(row)
+    add("")
+
+
+def _render_summaries(add, overhead) -> None:
+    """pyprof record's own stderr line, from one run per rate, as it printed it."""
+    lines = []
+    for workload, per_config in overhead.items():
+        for config, entries in per_config.items():
+            if config.tool != "pyprof" or not entries:
+                continue
+            said = [line for line in entries[0]["run"].stderr.splitlines()
+                    if line.startswith("pyprof")]
+            lines.append(f"{config.name}, {workload}: " + " / ".join(said))
+    if not lines:
+        return
+    add("pyprof record's summary on stderr, one run of each (the sample count and "
+        "any note on the effective rate come from here):")
+    add("")
+    add("```")
+    for line in lines:
+        add(line)
+    add("```")
     add("")
 
 
