@@ -55,12 +55,14 @@ class ProfileMaker:
         return self._locations[key]
 
     def sample(self, stack, *values):
-        """stack: leaf first; each item a name, or a tuple of frames for an
-        inlined location."""
+        """stack: leaf first; each item a name, one frame (name, line[,
+        system_name]), or a tuple of frames for a location with inlining."""
         ids = []
         for item in stack:
             if isinstance(item, str):
                 ids.append(self.location((item, 10)))
+            elif isinstance(item[0], str):
+                ids.append(self.location(item))
             else:
                 ids.append(self.location(*item))
         self.p.sample.add(location_id=ids, value=list(values))
