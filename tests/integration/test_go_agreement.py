@@ -38,7 +38,7 @@ def rows(text):
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """One profile of split.py plus threads.py-like work, recorded at 1 kHz."""
+    """One profile of split.py, recorded at 1 kHz."""
     folder = tmp_path_factory.mktemp("agree")
     path = folder / "split.pb.gz"
     targets = os.path.join(os.path.dirname(__file__), "..", "targets")
