@@ -129,10 +129,10 @@ def parse_args(args: Tuple[str, ...]) -> dict:
             settings[key] = setting
             continue
         if name not in _VALUED:
-            raise UsageError(f"pyprof top: unknown option {arg}", USAGE_HINT)
+            raise UsageError(f"top: unknown option {arg}", USAGE_HINT)
         if not has_value:
             if i >= len(args):
-                raise UsageError(f"pyprof top: option {arg} needs a value", USAGE_HINT)
+                raise UsageError(f"top: option {arg} needs a value", USAGE_HINT)
             value = args[i]
             i += 1
         if name == "sample_index":
@@ -144,7 +144,7 @@ def parse_args(args: Tuple[str, ...]) -> dict:
 
     if len(positional) > 2:
         raise UsageError(
-            f"pyprof top: too many arguments: {' '.join(positional)}", USAGE_HINT
+            f"top: too many arguments: {' '.join(positional)}", USAGE_HINT
         )
     count_text: Optional[str] = None
     if len(positional) == 2:
@@ -158,7 +158,7 @@ def parse_args(args: Tuple[str, ...]) -> dict:
         count = _positive_int(count_text, f"N={count_text}")
         if nodecount is not None and nodecount != count:
             raise UsageError(
-                f"pyprof top: N={count} and --nodecount={nodecount} disagree",
+                f"top: N={count} and --nodecount={nodecount} disagree",
                 "give one of them",
             )
         nodecount = count
@@ -170,7 +170,7 @@ def parse_args(args: Tuple[str, ...]) -> dict:
 def _positive_int(text: str, what: str) -> int:
     if not re.fullmatch(r"\+?[0-9]+", text.strip()) or int(text) <= 0:
         raise UsageError(
-            f"pyprof top: {what} is not a positive integer",
+            f"top: {what} is not a positive integer",
             "give the number of rows, e.g. `pyprof top 20 profile.pb.gz`, "
             "or --all for every row",
         )
@@ -184,7 +184,7 @@ def _fraction(text: str) -> float:
         value = -1.0
     if not 0.0 <= value <= 1.0:
         raise UsageError(
-            f"pyprof top: --nodefraction={text} is not a number from 0 to 1",
+            f"top: --nodefraction={text} is not a number from 0 to 1",
             "e.g. --nodefraction=0.001 shows nodes down to 0.1% of the total",
         )
     return value
