@@ -15,7 +15,12 @@ interpreter's ``site`` module imports it before the program runs. It then:
 
 When pyprof cannot be loaded (another Python than the one pyprof is
 installed for) the program runs anyway; the reason goes to a file in the
-spool folder for the parent to report. This file must stay importable on
+spool folder for the parent to report.
+
+Limitation: the SIGTERM handler is a Python-level one, so a program that
+asks ``signal.getsignal(SIGTERM)`` sees it instead of SIG_DFL; a program
+that installs its own handler replaces it and then saves no profile on
+SIGTERM unless it exits normally (sys.exit in its handler is enough). This file must stay importable on
 its own: it runs as a top-level module, not as part of the pyprof package.
 """
 
@@ -107,6 +112,7 @@ class _Writer:
         self.spool = spool
         self.pid = os.getpid()
         self.done = False
+        self.terminating = False
 
     def write(self) -> None:
         # A forked child inherits atexit handlers and signal handlers; only
@@ -122,8 +128,14 @@ class _Writer:
             _write_error(self.spool, f"saving the recording failed: {exc}")
 
     def on_sigterm(self, signum, frame) -> None:
+        """Save, then die by SIGTERM as the program would have without us."""
         import signal
 
+        # A second SIGTERM while saving (the terminal's and the parent's
+        # forwarded copy, say) must not cut the first one short.
+        if self.terminating:
+            return
+        self.terminating = True
         self.write()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
