@@ -13,6 +13,7 @@ pprof's own single-dash spellings work too (-cum, -nodecount=5,
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import Dict
@@ -95,8 +96,16 @@ def top(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
         raise ProfileError(f"showing {path}: {exc}", None) from None
 
     if as_text:
-        sys.stdout.write(report.text())
-        sys.stdout.flush()
+        # Bytes, so that names print exactly as pprof prints them whatever
+        # the locale's encoding.
+        data = report.text().encode("utf-8", "surrogateescape")
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # The reader (e.g. `head`) has what it wanted; stay quiet.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
     else:
         from pyprof.render import print_top
 
