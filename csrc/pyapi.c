@@ -1,0 +1,182 @@
+/* pyapi.c - the parts of the core that need the GIL: listing thread
+ * states, handing code objects to Python, computing line numbers, and
+ * keeping sampled code objects alive until their records are resolved.
+ * Public C-API only (no CPython internals). cffi releases the GIL around
+ * every call, so each entry point takes it back with PyGILState_Ensure.
+ *
+ * Code object lifetime. A record names a code object by its address,
+ * borrowed: the handler cannot take a reference. The object cannot die
+ * while it is on a stack (frames own their code), but it can die after
+ * its frame returns and before the drain reads the record, and a new code
+ * object may then take the same address. To keep resolution exact,
+ * PyCode_Type.tp_dealloc is wrapped: a code object whose address the
+ * handler has marked in the `pyprof_seen` bitmap is not freed but
+ * resurrected (refcount back to 1) and parked. Every record naming it was
+ * published before it died (the handler that read it ran while a frame
+ * still owned it), so once the drain has resolved everything published
+ * up to a point, the objects parked before that point can go. A parked
+ * object is released with the hook told to let it through. False
+ * positives in the bitmap only delay a free by one drain interval.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core_internal.h"
+
+_Atomic uint64_t pyprof_seen[PYPROF_SEEN_BITS / 64];
+
+/* All below: guarded by the GIL. */
+static destructor g_code_dealloc;  /* CPython's own, once hooked */
+static int g_parking;              /* park sampled code objects */
+static PyObject **g_parked;
+static uint32_t g_nparked, g_parked_cap;
+static PyObject *g_releasing;      /* let this one through the hook */
+
+static int
+seen_test(const void *code)
+{
+    uint32_t h = pyprof_seen_hash(code);
+    return (atomic_load_explicit(&pyprof_seen[h >> 6], memory_order_relaxed)
+            >> (h & 63)) & 1;
+}
+
+static void
+code_dealloc_hook(PyObject *op)
+{
+    if (g_parking && op != g_releasing && seen_test(op)) {
+        if (g_nparked == g_parked_cap) {
+            uint32_t cap = g_parked_cap ? g_parked_cap * 2 : 256;
+            PyObject **grown = realloc(g_parked, cap * sizeof(PyObject *));
+            if (!grown)
+                goto free_it; /* Limitation: out of memory, cannot park */
+            g_parked = grown;
+            g_parked_cap = cap;
+        }
+        Py_SET_REFCNT(op, 1);
+        g_parked[g_nparked++] = op;
+        return;
+    }
+free_it:
+    g_code_dealloc(op);
+}
+
+int
+pyprof_codes_enable(void)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    if (!g_code_dealloc) {
+        g_code_dealloc = PyCode_Type.tp_dealloc;
+        PyCode_Type.tp_dealloc = code_dealloc_hook;
+    }
+    if (!g_parking && g_nparked == 0)
+        memset(pyprof_seen, 0, sizeof(pyprof_seen));
+    g_parking = 1;
+    PyGILState_Release(gil);
+    return PYPROF_OK;
+}
+
+uint32_t
+pyprof_codes_parked(void)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    uint32_t n = g_nparked;
+    PyGILState_Release(gil);
+    return n;
+}
+
+void
+pyprof_codes_release(uint32_t n)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    /* Stopped and drained: nothing can name a parked object any more. */
+    if (pyprof_sampler_quiet()) {
+        g_parking = 0;
+        n = g_nparked;
+    }
+    if (n > g_nparked)
+        n = g_nparked;
+    if (n) {
+        /* Detach first: freeing one object may park others (the code
+         * objects in its co_consts), which appends to g_parked. */
+        PyObject **batch = malloc(n * sizeof(PyObject *));
+        if (batch) {
+            memcpy(batch, g_parked, n * sizeof(PyObject *));
+            memmove(g_parked, g_parked + n,
+                    (g_nparked - n) * sizeof(PyObject *));
+            g_nparked -= n;
+            for (uint32_t i = 0; i < n; i++) {
+                g_releasing = batch[i];
+                Py_DECREF(batch[i]);
+            }
+            g_releasing = NULL;
+            free(batch);
+        }
+    }
+    if (!g_parking && g_nparked == 0) {
+        free(g_parked);
+        g_parked = NULL;
+        g_parked_cap = 0;
+    }
+    PyGILState_Release(gil);
+}
+
+int
+pyprof_codes_resolve(void *dict, void **codes, int32_t *instrs,
+                     int32_t *lines, uint32_t n)
+{
+    int rc = PYPROF_OK;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *d = dict;
+    if (!PyDict_Check(d)) {
+        rc = PYPROF_EINVAL;
+        goto out;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        PyObject *code = codes[i];
+        PyObject *key = PyLong_FromVoidPtr(code);
+        if (!key || PyDict_SetItem(d, key, code) < 0) {
+            Py_XDECREF(key);
+            PyErr_Clear();
+            rc = PYPROF_ENOMEM;
+            goto out;
+        }
+        Py_DECREF(key);
+        lines[i] = PyCode_Addr2Line((PyCodeObject *)code, instrs[i] * 2);
+    }
+out:
+    PyGILState_Release(gil);
+    return rc;
+}
+
+int
+pyprof_threads_list(uint64_t *ids, int32_t *tids, uint32_t max)
+{
+    uint32_t n = 0;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyInterpreterState *interp = PyInterpreterState_Main();
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp);
+         ts && n < max; ts = PyThreadState_Next(ts)) {
+        int32_t tid = 0;
+#if PY_VERSION_HEX >= 0x030B0000
+        tid = (int32_t)ts->native_thread_id;
+#endif
+        /* Before 3.11 (and for a moment in a new thread on 3.11+) only
+         * the pthread handle is known; its CPU clock id encodes the
+         * kernel tid as ~tid << 3 | flags. */
+        if (tid <= 0 && ts->thread_id) {
+            clockid_t clock;
+            if (pthread_getcpuclockid((pthread_t)ts->thread_id, &clock) == 0)
+                tid = ~((int32_t)clock >> 3); /* arithmetic shift */
+        }
+        ids[n] = (uint64_t)ts->id;
+        tids[n] = tid > 0 ? tid : 0;
+        n++;
+    }
+    PyGILState_Release(gil);
+    return (int)n;
+}

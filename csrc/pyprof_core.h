@@ -1,0 +1,136 @@
+/* pyprof_core.h - the public API of pyprof's C sampling core.
+ *
+ * This is the only header the cffi binding sees (pyprof/_build_core.py
+ * reads the block between the CDEF markers and hands it to ffi.cdef), so
+ * it holds plain C types only: no Python.h, no preprocessor logic inside
+ * that block.
+ *
+ * Pipeline: a SIGPROF handler (sampler.c) walks the interrupted thread's
+ * Python frames (walk.c) into a fixed-size record of a lock-free ring
+ * (ring.c). A Python drain thread copies records out with
+ * pyprof_sampler_drain(), aggregates them, then turns code pointers into
+ * names with the GIL-holding helpers of pyapi.c.
+ *
+ * Return contract: 0 (or a count) on success, a negative PYPROF_E* code
+ * on failure; errno alone is never the report.
+ */
+#ifndef PYPROF_CORE_H
+#define PYPROF_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* CDEF-BEGIN */
+#define PYPROF_OK 0
+#define PYPROF_EINVAL -1   /* bad argument: rate, size, slot */
+#define PYPROF_ENOMEM -2   /* allocation failed */
+#define PYPROF_EBUSY -3    /* already running */
+#define PYPROF_ETIMER -4   /* timer_create/setitimer failed */
+#define PYPROF_ESIGNAL -5  /* sigaction failed */
+#define PYPROF_EFULL -6    /* ring full or timer table full */
+#define PYPROF_ESTATE -7   /* not initialised / not running */
+
+#define PYPROF_TIMER_NONE 0
+#define PYPROF_TIMER_THREAD_CPU 1
+#define PYPROF_TIMER_ITIMER 2
+
+/* One sample: a header followed by max_frames frame slots, of which the
+ * first `depth` are valid, innermost first. When the stack was deeper
+ * than max_frames, `truncated` frames were cut between frame[inner-1]
+ * and frame[inner] (inner = max_frames / 2). Bytes 12..(24 + 16 * depth)
+ * identify the stack (tid, depth, truncated, frames): the drain uses them
+ * as the aggregation key, so unused bytes are always zero. */
+typedef struct {
+    uint64_t time_ns;   /* CLOCK_MONOTONIC when the signal was handled */
+    uint32_t weight;    /* timer periods this sample stands for: 1 + overruns */
+    int32_t tid;        /* kernel thread id of the sampled thread */
+    uint32_t depth;     /* valid frames */
+    uint32_t truncated; /* frames cut from the middle, 0 if none */
+} pyprof_record_head;
+
+typedef struct {
+    void *code;     /* PyCodeObject *, borrowed; see pyapi.c for lifetime */
+    int32_t instr;  /* instruction offset in code units (2 bytes each) */
+    int32_t zero;   /* always 0 */
+} pyprof_frame;
+
+typedef struct {
+    uint64_t signals;     /* SIGPROF handled while sampling */
+    uint64_t samples;     /* records written to the ring */
+    uint64_t periods;     /* sum of weights of written records */
+    uint64_t dropped;     /* records lost because the ring was full */
+    uint64_t truncated;   /* records whose stack was cut */
+    uint64_t bad_frames;  /* frames skipped because they looked corrupt */
+    uint64_t no_python;   /* signals on a thread without a Python state */
+    uint64_t empty;       /* signals on a Python thread with no frame */
+    uint64_t stray;       /* SIGPROF not sent by one of our timers */
+    int32_t timer;        /* PYPROF_TIMER_* */
+    int32_t armed;        /* threads with a live per-thread timer */
+} pyprof_stats;
+
+typedef struct pyprof_ring pyprof_ring;
+
+/* Ring of fixed-size records, many producers (signal handlers on any
+ * thread), one consumer. nslots must be a power of two.
+ * Context: any; push is async-signal-safe and never blocks. */
+pyprof_ring *pyprof_ring_new(uint32_t nslots, uint32_t max_frames);
+void pyprof_ring_free(pyprof_ring *ring);
+size_t pyprof_ring_record_size(const pyprof_ring *ring);
+uint32_t pyprof_ring_max_frames(const pyprof_ring *ring);
+uint64_t pyprof_ring_dropped(const pyprof_ring *ring);
+/* Copy up to max_records published records, in order, into out (an array
+ * of record_size-byte records); returns how many. Single consumer only. */
+uint32_t pyprof_ring_pop(pyprof_ring *ring, void *out, uint32_t max_records);
+
+/* Test entry points (tests/c). test_push writes a record whose fields are
+ * all derived from `pattern` (see ring.c); returns 0 or PYPROF_EFULL.
+ * test_spawn starts nthreads pthreads that each push `count` patterned
+ * records as fast as they can; test_join waits for them and returns how
+ * many pushes failed because the ring was full. test_trunc runs the
+ * truncating frame writer over a synthetic stack of `total` frames whose
+ * code pointers are 1..total (innermost first) into one record. */
+int pyprof_ring_test_push(pyprof_ring *ring, int32_t tid, uint32_t depth,
+                          uint64_t pattern);
+int pyprof_ring_test_spawn(pyprof_ring *ring, int nthreads, uint32_t count);
+int64_t pyprof_ring_test_join(void);
+int pyprof_ring_test_check(const void *record, uint32_t max_frames);
+int pyprof_ring_test_trunc(uint32_t total, uint32_t max_frames, void *out);
+
+/* Sampler lifecycle. Context: Python thread; these calls take the GIL
+ * themselves where they need it (cffi releases it around every call). */
+int pyprof_sampler_start(uint32_t rate_hz, uint32_t max_frames,
+                         uint32_t nslots, int force_itimer);
+int pyprof_sampler_stop(void);
+int pyprof_sampler_running(void);
+size_t pyprof_sampler_record_size(void);
+uint32_t pyprof_sampler_drain(void *out, uint32_t max_records);
+void pyprof_sampler_get_stats(pyprof_stats *out);
+/* Arm a per-thread CPU timer on kernel thread `tid`; returns 0, or a
+ * negative code (PYPROF_ETIMER when timer_create fails). */
+int pyprof_thread_arm(int32_t tid);
+int pyprof_thread_disarm(int32_t tid);
+int32_t pyprof_gettid(void);
+
+/* Python thread states of the main interpreter: fills ids[i] (the
+ * PyThreadState id) and tids[i] (kernel tid, 0 if not known yet); returns
+ * how many (at most max). Takes the GIL. */
+int pyprof_threads_list(uint64_t *ids, int32_t *tids, uint32_t max);
+
+/* Code objects. For each of n code pointers taken from drained records,
+ * dict[address] = the code object (dict is the address of a Python dict,
+ * i.e. id(d)); lines[i] = the line executing at instrs[i]. Takes the GIL.
+ * Valid only for pointers from records drained since the last
+ * pyprof_codes_release(). */
+int pyprof_codes_resolve(void *dict, void **codes, int32_t *instrs,
+                         int32_t *lines, uint32_t n);
+/* Start keeping sampled code objects alive (installs the dealloc hook
+ * the first time). Call before pyprof_sampler_start. Takes the GIL. */
+int pyprof_codes_enable(void);
+/* Code objects parked since the sampler started (kept alive because a
+ * record might still name them). Release the first n once every record
+ * written before they were parked has been resolved. Takes the GIL. */
+uint32_t pyprof_codes_parked(void);
+void pyprof_codes_release(uint32_t n);
+/* CDEF-END */
+
+#endif /* PYPROF_CORE_H */

@@ -1,0 +1,449 @@
+"""The CPU sampler: Python side of the C core in csrc/.
+
+Where this sits: ``Sampler`` starts the C core (per-thread CPU timers and a
+SIGPROF handler that writes raw stacks into a lock-free ring), runs a drain
+thread that empties the ring every ``DRAIN_INTERVAL_S``, and hands the
+aggregate to pyprof.builder through ``take()``.
+
+The drain works in three steps, cheapest first: it groups identical raw
+records (thread id, code addresses, instruction offsets) as bytes, then
+resolves each distinct code address once to (qualified name, file, first
+line) and each distinct (code, offset) to a line, and only then adds the
+groups into the aggregate under their resolved frames.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import os
+import struct
+import sys
+import threading
+import types
+import weakref
+from typing import Dict, List, Optional, Set, Tuple
+
+from pyprof import _core
+
+Frame = Tuple[str, str, int, int]
+Aggregate = Dict[Tuple[str, Tuple[Frame, ...]], List[int]]
+
+_ffi = _core.ffi
+_lib = _core.lib
+
+DRAIN_INTERVAL_S = 0.02
+RING_SLOTS = 4096  # at 10 kHz on 4 busy threads, ~100 ms of headroom
+DRAIN_BATCH = 512  # records copied out per C call
+MAX_RATE_HZ = 100_000
+MAX_THREAD_STATES = 4096
+
+_HEAD = struct.Struct("<QIiII")  # time_ns, weight, tid, depth, truncated
+_KEY_START = 12  # tid, depth, truncated, frames: the aggregation key
+_FRAME_SIZE = 16
+
+_ERRORS = {
+    _lib.PYPROF_EINVAL: "invalid argument",
+    _lib.PYPROF_ENOMEM: "out of memory",
+    _lib.PYPROF_EBUSY: "a sampler is already running in this process",
+    _lib.PYPROF_ETIMER: "the kernel refused to create a CPU timer",
+    _lib.PYPROF_ESIGNAL: "could not install the SIGPROF handler",
+    _lib.PYPROF_EFULL: "too many threads to give each a timer",
+    _lib.PYPROF_ESTATE: "the sampler is not running",
+}
+
+
+class SamplerError(Exception):
+    """The sampler cannot start: bad rate, already running, no timer."""
+
+
+# The C core is one per process; so is the running sampler.
+_running: Optional["Sampler"] = None
+_running_lock = threading.Lock()
+
+
+def _marker(cut: int) -> Frame:
+    return (f"[truncated {cut} frames]", "", 0, 0)
+
+
+class _CodeNames:
+    """Code object -> (qualified name, filename, first line), cached.
+
+    Entries are keyed by id() and hold a weak reference, so an address
+    reused by a new code object after the old one died is a cache miss,
+    never a wrong name. On 3.9 and 3.10 code objects carry no qualified
+    name; it is recovered from the function objects that own them (and,
+    for code nested in a function's constants, derived the way the compiler
+    builds it), searching the youngest garbage-collector generation first.
+    """
+
+    def __init__(self) -> None:
+        self._cache: Dict[int, Tuple[weakref.ref, Tuple[str, str, int]]] = {}
+
+    def lookup(self, codes: List[types.CodeType]) -> Dict[int, Tuple[str, str, int]]:
+        found: Dict[int, Tuple[str, str, int]] = {}
+        missing: Dict[int, types.CodeType] = {}
+        for code in codes:
+            hit = self._cache.get(id(code))
+            if hit is not None and hit[0]() is code:
+                found[id(code)] = hit[1]
+            else:
+                missing[id(code)] = code
+        if missing:
+            if sys.version_info >= (3, 11):
+                names = {k: c.co_qualname for k, c in missing.items()}
+            else:
+                names = _legacy_qualnames(missing)
+            for key, code in missing.items():
+                info = (names.get(key) or code.co_name, code.co_filename,
+                        code.co_firstlineno)
+                self._cache[key] = (weakref.ref(code, self._forget(key)), info)
+                found[key] = info
+        return found
+
+    def _forget(self, key: int):
+        cache = self._cache
+
+        def drop(ref: weakref.ref) -> None:
+            hit = cache.get(key)
+            if hit is not None and hit[0] is ref:
+                del cache[key]
+
+        return drop
+
+
+_CO_NEWLOCALS = 0x0002
+
+
+def _child_qualname(parent_qual: str, parent: types.CodeType,
+                    child: types.CodeType) -> str:
+    # The compiler's rule: inside a function a nested name gets
+    # ".<locals>.", inside a class body a ".", at module level nothing.
+    if parent.co_name == "<module>" and not parent.co_flags & _CO_NEWLOCALS:
+        return child.co_name
+    if parent.co_flags & _CO_NEWLOCALS:
+        return f"{parent_qual}.<locals>.{child.co_name}"
+    return f"{parent_qual}.{child.co_name}"
+
+
+def _legacy_qualnames(missing: Dict[int, types.CodeType]) -> Dict[int, str]:
+    """Qualified names for code objects on 3.9/3.10 (see _CodeNames)."""
+    names: Dict[int, str] = {}
+    todo = set(missing)
+
+    def visit(code: types.CodeType, qual: str, depth: int) -> None:
+        for const in code.co_consts:
+            if type(const) is types.CodeType and depth < 50:
+                child_qual = _child_qualname(qual, code, const)
+                if id(const) in todo and missing[id(const)] is const:
+                    names[id(const)] = child_qual
+                    todo.discard(id(const))
+                visit(const, child_qual, depth + 1)
+
+    for generation in (0, 1, 2):
+        if not todo:
+            break
+        for obj in gc.get_objects(generation):
+            if type(obj) is not types.FunctionType:
+                continue
+            code = obj.__code__
+            qual = obj.__qualname__
+            # A decorator may copy another function's __qualname__ onto a
+            # wrapper (functools.wraps); trust the name only when its last
+            # part is the code's own name.
+            if qual.rpartition(".")[2] != code.co_name:
+                continue
+            key = id(code)
+            if key in todo and missing[key] is code:
+                names[key] = qual
+                todo.discard(key)
+            if code.co_consts and todo:
+                visit(code, qual, 0)
+    return names
+
+
+class Sampler:
+    """Samples the CPU time of every thread that runs Python code."""
+
+    def __init__(self, rate_hz: int = 100, max_frames: int = 128) -> None:
+        if isinstance(rate_hz, bool) or not isinstance(rate_hz, int):
+            raise SamplerError(f"rate must be a whole number of Hz, not {rate_hz!r}")
+        if not 1 <= rate_hz <= MAX_RATE_HZ:
+            raise SamplerError(f"rate must be between 1 and {MAX_RATE_HZ} Hz, "
+                               f"not {rate_hz}")
+        if isinstance(max_frames, bool) or not isinstance(max_frames, int) \
+                or not 4 <= max_frames <= 4096:
+            raise SamplerError(f"max_frames must be between 4 and 4096, "
+                               f"not {max_frames!r}")
+        self.rate_hz = rate_hz
+        self.max_frames = max_frames
+        self.period_ns = 1_000_000_000 // rate_hz
+        self.warnings: List[str] = []
+        self.stats: dict = {}
+        self._force_itimer = bool(os.environ.get("PYPROF_FORCE_ITIMER"))
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self._aggregate: Aggregate = {}
+        self._agg_lock = threading.Lock()
+        self._drain_lock = threading.Lock()  # the ring has one consumer
+        self._stop_event = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._running = False
+        self._armed: Dict[int, Set[int]] = {}  # tid -> thread-state ids
+        self._ever_armed: Set[int] = set()
+        self._drain_tid = 0
+        self._thread_names: Dict[int, str] = {}
+        self._codes = _CodeNames()
+        self._samples = 0
+        self._periods = 0
+        self._empty = 0
+        self._arm_failures = 0
+        self._buffer = None
+        self._record_size = 0
+        self._update_stats(None)
+
+    # ---- lifecycle ------------------------------------------------------
+
+    def start(self) -> None:
+        """Arm timers on every Python thread and start the drain thread."""
+        global _running
+        with _running_lock:
+            if self._running or _running is not None:
+                raise SamplerError("a sampler is already running in this process")
+            _lib.pyprof_codes_enable()
+            rc = _lib.pyprof_sampler_start(self.rate_hz, self.max_frames,
+                                           RING_SLOTS, int(self._force_itimer))
+            if rc != 0:
+                raise SamplerError(f"cannot start sampling: {_ERRORS.get(rc, rc)}")
+            _running = self
+            self._running = True
+        self.warnings = []
+        self._samples = self._periods = self._empty = 0
+        self._record_size = _lib.pyprof_sampler_record_size()
+        self._buffer = _ffi.new("char[]", self._record_size * DRAIN_BATCH)
+        stats = _ffi.new("pyprof_stats *")
+        _lib.pyprof_sampler_get_stats(stats)
+        if stats.timer == _lib.PYPROF_TIMER_ITIMER:
+            self.warnings.append(
+                "per-thread CPU timers are not available here; sampling with "
+                "one process-wide timer (ITIMER_PROF), so the kernel picks "
+                "which busy thread each sample lands on")
+        self._stop_event = threading.Event()
+        self._scan_threads()
+        self._thread = threading.Thread(target=self._drain_loop,
+                                        name="pyprof-drain", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Disarm every timer and drain what is left; safe to call twice."""
+        global _running
+        if not self._running:
+            return
+        self._stop_event.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._thread = None
+        _lib.pyprof_sampler_stop()
+        self._drain()
+        with _running_lock:
+            self._running = False
+            if _running is self:
+                _running = None
+        self._warn_rate()
+
+    def take(self) -> Aggregate:
+        """Return the aggregate so far and start a new one."""
+        if self._running:
+            self._drain()
+        with self._agg_lock:
+            aggregate, self._aggregate = self._aggregate, {}
+        self._update_stats(None)
+        return aggregate
+
+    # ---- threads ----------------------------------------------------------
+
+    def _scan_threads(self) -> None:
+        """Arm timers for new Python threads, delete those of gone ones."""
+        ids = _ffi.new("uint64_t[]", MAX_THREAD_STATES)
+        tids = _ffi.new("int32_t[]", MAX_THREAD_STATES)
+        n = _lib.pyprof_threads_list(ids, tids, MAX_THREAD_STATES)
+        present: Dict[int, Set[int]] = {}
+        for i in range(n):
+            if tids[i] > 0 and tids[i] != self._drain_tid:
+                present.setdefault(tids[i], set()).add(ids[i])
+        for tid, states in present.items():
+            old = self._armed.get(tid)
+            if old is not None and old & states:
+                self._armed[tid] = states
+                continue
+            if old is not None:
+                # Same tid, all-new thread states: the kernel reused the id
+                # for a new thread, whose CPU clock the old timer does not
+                # follow.
+                _lib.pyprof_thread_disarm(tid)
+            if _lib.pyprof_thread_arm(tid) == 0:
+                self._armed[tid] = states
+                self._ever_armed.add(tid)
+            else:
+                self._arm_failures += 1
+        for tid in [t for t in self._armed if t not in present]:
+            _lib.pyprof_thread_disarm(tid)
+            del self._armed[tid]
+        for thread in threading.enumerate():
+            native = getattr(thread, "native_id", None)
+            if native:
+                self._thread_names[native] = thread.name
+
+    def _drain_loop(self) -> None:
+        self._drain_tid = _lib.pyprof_gettid()
+        if self._drain_tid in self._armed:
+            _lib.pyprof_thread_disarm(self._drain_tid)
+            del self._armed[self._drain_tid]
+        while not self._stop_event.wait(DRAIN_INTERVAL_S):
+            self._scan_threads()
+            self._drain()
+
+    # ---- draining -----------------------------------------------------------
+
+    def _drain(self) -> None:
+        with self._drain_lock:
+            # Code objects parked before this point are named only by
+            # records already in the ring, which this drain resolves.
+            parked = _lib.pyprof_codes_parked()
+            groups = self._read_ring()
+            if groups:
+                self._resolve_into_aggregate(groups)
+            _lib.pyprof_codes_release(parked)
+
+    def _read_ring(self) -> Dict[bytes, List[int]]:
+        """Group raw records by stack bytes: {key: [samples, periods]}."""
+        groups: Dict[bytes, List[int]] = {}
+        size = self._record_size
+        view = _ffi.buffer(self._buffer)
+        while True:
+            n = _lib.pyprof_sampler_drain(self._buffer, DRAIN_BATCH)
+            for i in range(n):
+                offset = i * size
+                _, weight, _, depth, _ = _HEAD.unpack_from(view, offset)
+                if depth == 0:
+                    self._empty += 1
+                    continue
+                key = view[offset + _KEY_START:offset + 24 + _FRAME_SIZE * depth]
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [1, weight]
+                else:
+                    group[0] += 1
+                    group[1] += weight
+            if n < DRAIN_BATCH:
+                return groups
+
+    def _resolve_into_aggregate(self, groups: Dict[bytes, List[int]]) -> None:
+        # Distinct (code address, offset) pairs across all groups.
+        decoded = []
+        pairs: Dict[Tuple[int, int], int] = {}
+        for key, counts in groups.items():
+            tid, depth, cut = struct.unpack_from("<iII", key, 0)
+            raw = struct.unpack_from("<" + "Qii" * depth, key, 12)
+            frames = [(raw[3 * j], raw[3 * j + 1]) for j in range(depth)]
+            for pair in frames:
+                pairs.setdefault(pair, len(pairs))
+            decoded.append((tid, cut, frames, counts))
+
+        n = len(pairs)
+        codes = _ffi.new("void *[]", n)
+        instrs = _ffi.new("int32_t[]", n)
+        lines = _ffi.new("int32_t[]", n)
+        for (address, instr), index in pairs.items():
+            codes[index] = _ffi.cast("void *", address)
+            instrs[index] = instr
+        objects: Dict[int, types.CodeType] = {}
+        # Valid: every address comes from a record drained just now, and
+        # its code object is alive or parked until pyprof_codes_release.
+        if _lib.pyprof_codes_resolve(_ffi.cast("void *", id(objects)), codes,
+                                     instrs, lines, n) != 0:
+            raise MemoryError("pyprof: resolving sampled code objects")
+        info = self._codes.lookup(list(objects.values()))
+        by_address = {address: info[id(code)] for address, code in objects.items()}
+        resolved = {}
+        for (address, instr), index in pairs.items():
+            name, filename, first = by_address[address]
+            resolved[(address, instr)] = (name, filename, first, lines[index])
+        del objects
+
+        half = self.max_frames // 2
+        with self._agg_lock:
+            for tid, cut, frames, (samples, periods) in decoded:
+                stack = tuple(resolved[pair] for pair in frames)
+                if cut:
+                    stack = stack[:half] + (_marker(cut),) + stack[half:]
+                thread = self._thread_names.get(tid) or f"thread-{tid}"
+                entry = self._aggregate.get((thread, stack))
+                if entry is None:
+                    self._aggregate[(thread, stack)] = [samples, periods]
+                else:
+                    entry[0] += samples
+                    entry[1] += periods
+                self._samples += samples
+                self._periods += periods
+
+    # ---- statistics ---------------------------------------------------------
+
+    def _update_stats(self, _unused) -> None:
+        c = _ffi.new("pyprof_stats *")
+        _lib.pyprof_sampler_get_stats(c)
+        if self._periods:
+            effective = self.rate_hz * self._samples / self._periods
+        else:
+            effective = float(self.rate_hz) if not self._samples else 0.0
+        timer = {_lib.PYPROF_TIMER_THREAD_CPU: "thread-cpu",
+                 _lib.PYPROF_TIMER_ITIMER: "itimer"}.get(c.timer, "none")
+        self.stats = {
+            "samples": self._samples,
+            "periods": self._periods,
+            "dropped": int(c.dropped),
+            "truncated": int(c.truncated),
+            "bad_frames": int(c.bad_frames),
+            "timer": timer,
+            "requested_hz": self.rate_hz,
+            "effective_hz": round(effective, 1),
+            "threads": len(getattr(self, "_ever_armed", ())),
+        }
+
+    def _warn_rate(self) -> None:
+        self._update_stats(None)
+        stats = self.stats
+        if stats["dropped"]:
+            self.warnings.append(
+                f"{stats['dropped']} samples were dropped because the sample "
+                f"buffer was full; a lower rate (now {self.rate_hz} Hz) avoids it")
+        if stats["samples"] >= 20 and stats["effective_hz"] < 0.8 * self.rate_hz:
+            self.warnings.append(
+                f"sampling at ~{stats['effective_hz']:.0f} Hz, below the "
+                f"{self.rate_hz} Hz asked for: the kernel checks CPU timers on "
+                f"its own tick; CPU time is still counted in full (timer "
+                f"overruns weight each sample)")
+
+
+def _stop_at_exit() -> None:
+    # Before the interpreter frees thread states, so no late signal reads
+    # freed memory.
+    sampler = _running
+    if sampler is not None:
+        sampler.stop()
+
+
+def _after_fork_in_child() -> None:
+    # The child inherits no timers and no drain thread (the C core stopped
+    # itself in its own fork hook); what was sampled belongs to the parent.
+    global _running, _running_lock
+    sampler = _running
+    _running = None
+    _running_lock = threading.Lock()
+    if sampler is not None:
+        sampler._reset_state()
+
+
+atexit.register(_stop_at_exit)
+os.register_at_fork(after_in_child=_after_fork_in_child)
