@@ -144,11 +144,22 @@ def negative_and_default_type():
     return m
 
 
+def drop_frames():
+    m = ProfileMaker()
+    m.sample(["malloc", "alloc(int)", "work", "main"], 2, 20_000_000)
+    m.sample(["memcpy", "alloc_keep", "work", "main"], 1, 10_000_000)
+    m.sample([(("inner", 1), ("alloc_x", 2)), "work", "main"], 1, 10_000_000)
+    m.sample(["alloc_y", "main"], 1, 5_000_000)
+    m.p.drop_frames = m.s("alloc.*")
+    m.p.keep_frames = m.s("alloc_keep")
+    return m
+
+
 CASES = {
     f.__name__: f
     for f in (ties, many_nodes, python_names, recursion, inlined, tiny_and_huge, tiny_only,
               bytes_profile, widgets, zero_total, with_header,
-              negative_and_default_type)
+              negative_and_default_type, drop_frames)
 }
 
 
