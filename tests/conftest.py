@@ -56,6 +56,18 @@ def cpu_by_function(profile, thread=None):
     return {n: (flat[n], cum[n]) for n in cum}, total
 
 
+@pytest.fixture(scope="session")
+def pyprof_argv():
+    """The argv that starts the pyprof command line, for Popen."""
+    return list(PYPROF)
+
+
+@pytest.fixture(scope="session")
+def pyprof_run():
+    """run_pyprof: pyprof_run(*args, **subprocess_kwargs) -> CompletedProcess."""
+    return run_pyprof
+
+
 @pytest.fixture
 def record(tmp_path):
     """Record a command: record(*cmd, rate=None) -> (CompletedProcess, path)."""

@@ -14,8 +14,6 @@ import time
 
 import pytest
 
-from conftest import PYPROF
-
 
 def seen(stdout):
     """The JSON report show_env.py prints on its first line."""
@@ -140,9 +138,11 @@ class TestExitStatus:
         assert "killed by SIGKILL" in last_line(result.stderr)
         assert not path.exists()
 
-    def test_sigterm_gives_143_and_a_profile(self, tmp_path, targets, load_profile):
+    def test_sigterm_gives_143_and_a_profile(
+        self, tmp_path, targets, load_profile, pyprof_argv
+    ):
         out = tmp_path / "term.pb.gz"
-        cmd = [*PYPROF, "record", "-o", str(out), "--"]
+        cmd = [*pyprof_argv, "record", "-o", str(out), "--"]
         cmd += [sys.executable, str(targets / "show_env.py"), "term"]
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -162,11 +162,11 @@ class TestExitStatus:
         assert load_profile(out).sample
 
     def test_sigint_reaches_the_program_and_the_profile_is_written(
-        self, tmp_path, targets, load_profile
+        self, tmp_path, targets, load_profile, pyprof_argv
     ):
         # A terminal sends Ctrl-C to the whole process group: do the same.
         out = tmp_path / "int.pb.gz"
-        cmd = [*PYPROF, "record", "-o", str(out), "--"]
+        cmd = [*pyprof_argv, "record", "-o", str(out), "--"]
         cmd += [sys.executable, str(targets / "show_env.py"), "term"]
         proc = subprocess.Popen(
             cmd,
@@ -201,12 +201,8 @@ class TestBadInput:
         assert len(lines) <= 2  # the error, then at most one hint line
         assert not (tmp_path / "profile.pb.gz").exists()
 
-    def test_missing_command(self, tmp_path):
-        result = subprocess.run(
-            [*PYPROF, "record", "-o", str(tmp_path / "profile.pb.gz")],
-            capture_output=True,
-            text=True,
-        )
+    def test_missing_command(self, tmp_path, pyprof_run):
+        result = pyprof_run("record", "-o", str(tmp_path / "profile.pb.gz"))
         self.check_error(result, 2, "no command", tmp_path)
 
     def test_command_not_found_is_127(self, record, tmp_path):

@@ -12,8 +12,6 @@ import sys
 
 import pytest
 
-from conftest import run_pyprof
-
 ROW = re.compile(r"^\s*(\S+)\s+(\S+%)\s+(\S+%)\s+(\S+)\s+(\S+%)  (.*)$")
 
 
@@ -37,12 +35,12 @@ def rows(text):
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
+def recorded(tmp_path_factory, pyprof_run):
     """One profile of split.py, recorded at 1 kHz."""
     folder = tmp_path_factory.mktemp("agree")
     path = folder / "split.pb.gz"
     targets = os.path.join(os.path.dirname(__file__), "..", "targets")
-    result = run_pyprof(
+    result = pyprof_run(
         "record",
         "-o",
         str(path),
@@ -63,7 +61,7 @@ def recorded(tmp_path_factory):
     [[], ["-lines"], ["-cum"], ["-files"]],
     ids=["functions", "lines", "cum", "files"],
 )
-def test_go_top_and_pyprof_top_agree(recorded, options):
+def test_go_top_and_pyprof_top_agree(recorded, options, pyprof_run):
     go = go_tool()
     env = dict(os.environ, TZ="UTC")
     theirs = subprocess.run(
@@ -73,7 +71,7 @@ def test_go_top_and_pyprof_top_agree(recorded, options):
         env=env,
         timeout=120,
     )
-    ours = run_pyprof("top", "--all", *options, str(recorded), env=env)
+    ours = pyprof_run("top", "--all", *options, str(recorded), env=env)
     assert theirs.returncode == 0 and ours.returncode == 0, theirs.stderr + ours.stderr
     assert theirs.stderr == ""  # no "Main binary filename not available." etc.
 
