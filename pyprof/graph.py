@@ -23,7 +23,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Sequence
+from typing import Set
+from typing import Tuple
 
 from pyprof._proto import profile_pb2
 
@@ -279,7 +284,8 @@ def select_sample(p: Prepared, sample_index: str = "") -> int:
         i = int(sample_index)
         if i < 0 or i >= len(types):
             raise GraphError(
-                f"sample_index {sample_index} is outside the range [0..{len(types) - 1}]"
+                f"sample_index {sample_index} is outside the range "
+                f"[0..{len(types) - 1}]"
             )
         return i
     short = sample_index[len("inuse_"):] if sample_index.startswith("inuse_") else None
@@ -446,7 +452,10 @@ def _location_keys(p: Prepared, opts: GraphOptions) -> Dict[int, List[NodeKey]]:
             if name:
                 loc_keys.append((name, "", address, file, 0, lineno, ""))
             else:
-                loc_keys.append((name, "", address, file, fn.start_line, lineno, objfile))
+                # Unnamed functions stay apart by start line and binary.
+                loc_keys.append(
+                    (name, "", address, file, fn.start_line, lineno, objfile)
+                )
         keys[loc.id] = loc_keys
     return keys
 

@@ -148,7 +148,9 @@ def _reason(exc: OSError) -> str:
 
 
 def _write_hint(exc: OSError) -> str:
-    return "choose a folder that exists and that you can write to"
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError, PermissionError)):
+        return "choose a folder that exists and that you can write to"
+    return "free some space or choose another folder"
 
 
 def _gunzip(data: bytes, max_bytes: int, where: str) -> bytes:
@@ -192,7 +194,9 @@ _UNRECOGNIZED = object()
 
 
 def _check(p: profile_pb2.Profile, data: bytes):
-    """What Go 1.19 finds wrong with p, or None. See the module docstring."""
+    """What Go 1.19's reader finds wrong with p: None when nothing,
+    _UNRECOGNIZED when it would not take data for a protobuf profile at all,
+    else the message it gives (without the "reading X: " prefix)."""
     strings = p.string_table
     if len(strings) == 0 or strings[0] != "":
         return _UNRECOGNIZED

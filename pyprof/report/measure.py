@@ -8,7 +8,9 @@ compared byte for byte with `go tool pprof`.
 from __future__ import annotations
 
 import time
-from typing import List, Optional, Tuple
+from typing import List
+from typing import Optional
+from typing import Tuple
 
 # (canonical name, aliases, factor) per family; the first entry of each
 # family is its default unit when a value has to be shown in it.

@@ -36,7 +36,9 @@ class TopReport:
 
     def text(self) -> str:
         out = list(self.header)
-        out.append("%10s %5s%% %5s%% %10s %5s%%" % ("flat", "flat", "sum", "cum", "cum"))
+        out.append(
+            "%10s %5s%% %5s%% %10s %5s%%" % ("flat", "flat", "sum", "cum", "cum")
+        )
         for r in self.rows:
             inline = " " + r.inline if r.inline else ""
             out.append(
