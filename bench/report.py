@@ -37,7 +37,7 @@ class Figures:
         self.tool_process: List[float] = []  # of which in py-spy's process
         self.whole: List[float] = []  # the whole command's CPU, fraction
         self.outside_ms: List[float] = []  # added CPU outside the body
-        self.rate: List[float] = []  # samples per second of body
+        self.rate: List[float] = []  # samples per CPU-second of the body
         self.per_sample_us: List[float] = []
         self.samples: List[int] = []
         self.base_body_s: List[float] = []
@@ -57,7 +57,9 @@ class Figures:
         self.outside_ms.append(1000 * ((run.command_cpu_s - base_command) - added))
         if run.samples:
             self.samples.append(run.samples)
-            self.rate.append(run.samples / run.body_wall_s)
+            # Per second of the program's CPU: pyprof's timers count CPU time,
+            # and on a busy machine wall time would understate its rate.
+            self.rate.append(run.samples / run.body_cpu_s)
             self.per_sample_us.append(1e6 * added / run.samples)
 
     def target(self) -> Optional[float]:
@@ -72,7 +74,7 @@ class Figures:
         middle = median(self.sampling)
         low, high = bootstrap_median_ci(self.sampling)
         if middle >= target:
-            return "**fail**"
+            return "**fail**" if low >= target else "**fail** (CI reaches below)"
         if high >= target:
             return "pass (CI reaches the target)"
         return "pass"
@@ -174,7 +176,7 @@ def _render_overhead(add, workload: str, per_config: Dict[Config, Figures]) -> N
     add("")
     add("| configuration | runs | CPU added while sampling | 95% CI | IQR | "
         "of which py-spy's process | target | verdict | predicted from µs per "
-        "sample | whole command | outside the body | samples/s | µs per sample |")
+        "sample | whole command | outside the body | samples per CPU-s | µs per sample |")
     add("|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|")
     for config, fig in per_config.items():
         target = fig.target()
@@ -188,7 +190,7 @@ def _render_overhead(add, workload: str, per_config: Dict[Config, Figures]) -> N
             pct(median(fig.tool_process), 2) if fig.tool_process else "",
             f"< {target * 100:g}%" if target else "",
             fig.verdict(),
-            pct(predicted, 2) if predicted is not None else "",
+            predicted,
             pct(median(fig.whole)),
             f"{median(fig.outside_ms):.0f} ms",
             f"{median(fig.rate):.0f}" if fig.rate else "",
@@ -206,15 +208,19 @@ def _top_rate(config: Config, per_config: Dict[Config, Figures]) -> Optional[Fig
     return top if top.per_sample_us else None
 
 
-def _predicted(config: Config, fig: Figures,
-               per_config: Dict[Config, Figures]) -> Optional[float]:
+def _predicted(config: Config, fig: Figures, per_config: Dict[Config, Figures]) -> str:
     """The CPU this configuration should add if every sample cost what one
-    costs at the tool's highest rate, where the overhead is large enough to
-    measure well: (µs per sample there) x (samples per second here)."""
+    costs at the tool's highest rate, where the overhead is largest:
+    (µs per sample there) x (samples per CPU-second here). When the cost per
+    sample is too small to tell from zero, the upper end of its interval
+    gives an upper bound instead."""
     top = _top_rate(config, per_config)
     if top is None or not fig.rate:
-        return None
-    return median(top.per_sample_us) * 1e-6 * median(fig.rate)
+        return ""
+    low, high = bootstrap_median_ci(top.per_sample_us)
+    if low <= 0:
+        return f"< {pct(max(high, 0) * 1e-6 * median(fig.rate), 2)[1:]}"
+    return pct(median(top.per_sample_us) * 1e-6 * median(fig.rate), 2)
 
 
 def _render_per_sample(add, figures) -> None:
@@ -225,7 +231,7 @@ def _render_per_sample(add, figures) -> None:
                 continue
             if _top_rate(config, per_config) is not fig:
                 continue
-            low, high = iqr(fig.per_sample_us)
+            low, high = bootstrap_median_ci(fig.per_sample_us)
             rows.append(f"| {config.name} | {workload} | {median(fig.samples):.0f} | "
                         f"{median(fig.rate):.0f} | {median(fig.per_sample_us):.1f} | "
                         f"{low:.1f} .. {high:.1f} |")
@@ -238,7 +244,8 @@ def _render_per_sample(add, figures) -> None:
         "For py-spy this includes its whole process, start-up and symbol loading "
         "too.")
     add("")
-    add("| configuration | workload | samples per run | samples/s | µs per sample | IQR |")
+    add("| configuration | workload | samples per run | samples per CPU-s | "
+        "µs per sample | 95% CI |")
     add("|---|---|--:|--:|--:|--:|")
     for row in rows:
         add(row)
@@ -306,6 +313,15 @@ def _render_accuracy(add, accuracy: Dict[Config, List[Run]]) -> None:
     add("")
 
 
+def _per_sample_phrase(fig: Figures) -> str:
+    low, high = bootstrap_median_ci(fig.per_sample_us)
+    if low <= 0:
+        return (f"the cost per sample is too small to tell from this machine's "
+                f"noise: under {max(high, 0):.0f} µs (upper end of the 95% CI)")
+    return (f"{median(fig.per_sample_us):.1f} µs per sample (CI {low:.1f} .. "
+            f"{high:.1f})")
+
+
 def _render_findings(add, figures, accuracy) -> None:
     """One sentence per figure that matters, written from the data."""
     add("## What the figures say")
@@ -323,20 +339,29 @@ def _render_findings(add, figures, accuracy) -> None:
                     f"{pct(high, 2)}), the noise floor of these figures.")
             elif config.tool == "pyprof":
                 target = fig.target()
-                judged = (f"; target under {target * 100:g}%: "
-                          f"{'met' if middle < target else 'missed'}") if target else ""
+                judged = ""
+                if target:
+                    judged = f"; target under {target * 100:g}%: " + (
+                        "met" if high < target else
+                        "met by the median, though the CI reaches it" if middle < target
+                        else "missed")
+                rate = f"; {median(fig.rate):.0f} samples per CPU-second" if fig.rate else ""
+                cost = ""
+                if _top_rate(config, per_config) is fig:
+                    cost = "; " + _per_sample_phrase(fig)
                 add(f"- {config.name}, {where}: {pct(middle, 2)} CPU while "
-                    f"sampling (CI {pct(low, 2)} .. {pct(high, 2)}){judged}; "
-                    f"{median(fig.rate):.0f} samples/s at "
-                    f"{median(fig.per_sample_us):.1f} µs each; the whole command "
-                    f"adds {median(fig.outside_ms):.0f} ms that do not grow with "
-                    f"run time." if fig.rate else
-                    f"- {config.name}, {where}: {pct(middle, 2)} CPU while sampling.")
+                    f"sampling (CI {pct(low, 2)} .. {pct(high, 2)}){judged}{rate}"
+                    f"{cost}; the command also spends {median(fig.outside_ms):.0f} ms "
+                    f"outside the program's body (its own start-up, the hook in the "
+                    f"child, writing the profile), which does not grow with run time.")
             elif config.tool == "py-spy":
                 process = median(fig.tool_process) if fig.tool_process else 0.0
+                cost = ""
+                if _top_rate(config, per_config) is fig:
+                    cost = "; " + _per_sample_phrase(fig)
                 add(f"- {config.name}, {where}: {pct(middle, 2)} CPU in all, of "
                     f"which {pct(process, 2)} in py-spy's own process and "
-                    f"{pct(median(fig.program), 2)} in the program.")
+                    f"{pct(median(fig.program), 2)} in the program{cost}.")
             else:
                 add(f"- {config.name}, {where}: {pct(middle, 0)} CPU "
                     f"({1 + middle:.2f}x), the cost of hooking every call.")
