@@ -61,8 +61,13 @@ class _Formatter:
 def top_report(
     prepared: graph.Prepared,
     opts: graph.GraphOptions,
+    *,
+    compact_labels: bool = False,
 ) -> TopReport:
     """The -top view of a prepared profile.
+
+    With compact_labels (pprof's -compact_labels) the header keeps only the
+    lines about the graph, not File/Type/Time/Duration.
 
     Raises:
         graph.GraphError: no sample types, bad sample_index.
@@ -72,7 +77,9 @@ def top_report(
     fmt = _Formatter(sample_unit)
     _select_output_unit(fmt, g)
 
-    header = profile_labels(prepared, sample_type, sample_unit, g.total, fmt)
+    header = []
+    if not compact_labels:
+        header = profile_labels(prepared, sample_type, sample_unit, g.total, fmt)
     header += graph_labels(g, opts, fmt)
 
     rows = []
