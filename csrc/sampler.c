@@ -45,6 +45,10 @@ static int g_atfork_done;                 /* g_lock */
 static pyprof_ring *g_ring;
 static _Atomic int g_active;        /* handler records only when set */
 static _Atomic int g_in_handler;    /* handlers currently running */
+static uint64_t g_period_ns;        /* set before g_active, then read-only */
+/* ITIMER_PROF cannot report overruns: each of its signals stands for the
+ * process CPU time used since the previous one, read here. */
+static _Atomic uint64_t g_itimer_last_cpu;
 static struct sigaction g_old_action;
 static int g_handler_installed;
 
@@ -60,6 +64,21 @@ stat_add(_Atomic uint64_t *counter, uint64_t n)
 }
 
 /* ---- the handler ------------------------------------------------------ */
+
+static uint32_t
+itimer_weight(void)
+{
+    struct timespec cpu;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    uint64_t now = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
+    uint64_t prev = atomic_exchange(&g_itimer_last_cpu, now);
+    if (now <= prev)
+        return 1;
+    uint64_t periods = (now - prev + g_period_ns / 2) / g_period_ns;
+    if (periods < 1)
+        return 1;
+    return periods > UINT32_MAX ? UINT32_MAX : (uint32_t)periods;
+}
 
 static void
 on_sigprof(int sig, siginfo_t *info, void *ucontext)
@@ -80,6 +99,8 @@ on_sigprof(int sig, siginfo_t *info, void *ucontext)
     uint32_t weight = 1;
     if (from_timer && info->si_overrun > 0)
         weight += (uint32_t)info->si_overrun;
+    if (g_timer_kind == PYPROF_TIMER_ITIMER)
+        weight = itimer_weight();
     stat_add(&g_stats.signals, 1);
 
     void *tstate = pyprof_current_tstate();
@@ -383,6 +404,7 @@ pyprof_sampler_start(uint32_t rate_hz, uint32_t max_frames, uint32_t nslots,
     pyprof_ring_reset(g_ring);
     memset(&g_stats, 0, sizeof(g_stats));
     uint64_t period_ns = 1000000000u / rate_hz;
+    g_period_ns = period_ns;
     g_period.tv_sec = (time_t)(period_ns / 1000000000u);
     g_period.tv_nsec = (long)(period_ns % 1000000000u);
     struct timespec now;
@@ -403,6 +425,10 @@ pyprof_sampler_start(uint32_t rate_hz, uint32_t max_frames, uint32_t nslots,
         goto out;
     atomic_store(&g_active, 1);
     if (g_timer_kind == PYPROF_TIMER_ITIMER) {
+        struct timespec cpu;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+        atomic_store(&g_itimer_last_cpu, (uint64_t)cpu.tv_sec * 1000000000u +
+                                             (uint64_t)cpu.tv_nsec);
         timers_pause_unlocked(1);
         struct itimerval check;
         if (getitimer(ITIMER_PROF, &check) != 0 ||

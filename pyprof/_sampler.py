@@ -220,6 +220,9 @@ class Sampler:
             self._running = True
         self.warnings = []
         self._samples = self._periods = self._empty = 0
+        self._armed = {}  # the C core deleted every timer at the last stop
+        self._ever_armed = set()
+        self._drain_tid = 0
         self._record_size = _lib.pyprof_sampler_record_size()
         self._buffer = _ffi.new("char[]", self._record_size * DRAIN_BATCH)
         stats = _ffi.new("pyprof_stats *")
