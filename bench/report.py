@@ -94,8 +94,8 @@ def _ci(values: List[float], digits: int = 1) -> str:
     return f"{pct(low, digits)} .. {pct(high, digits)}"
 
 
-def render(*, command, machine, plan, configs, overhead, accuracy, unavailable,
-           failures) -> str:
+def render(*, command, machine, plan, configs, overhead, accuracy, on_off,
+           unavailable, failures) -> str:
     lines: List[str] = []
     add = lines.append
     add("# pyprof benchmark: overhead and accuracy")
@@ -128,8 +128,10 @@ def render(*, command, machine, plan, configs, overhead, accuracy, unavailable,
         _render_overhead(add, workload, per_config)
     _render_per_sample(add, figures)
     _render_summaries(add, overhead)
+    if on_off:
+        _render_on_off(add, on_off)
     _render_accuracy(add, accuracy)
-    _render_findings(add, figures, accuracy)
+    _render_findings(add, figures, accuracy, on_off)
     if failures:
         add("## Failed runs")
         add("")
@@ -274,6 +276,62 @@ def _render_summaries(add, overhead) -> None:
     add("")
 
 
+def _verdict(values: List[float], target: Optional[float]) -> str:
+    if target is None:
+        return ""
+    middle = median(values)
+    low, high = bootstrap_median_ci(values)
+    if middle >= target:
+        return "**fail**" if low >= target else "**fail** (CI reaches below)"
+    return "pass (CI reaches the target)" if high >= target else "pass"
+
+
+def _on_off_rows(blocks: List[Dict[str, dict]]):
+    """Per rate: CPU added per block (fraction), µs per sample per block, and
+    samples per CPU-second per block."""
+    if not blocks:
+        return
+    for rate in sorted(int(rate) for rate in blocks[0] if rate != "0"):
+        on = [b[str(rate)] for b in blocks]
+        off = [b["0"]["cpu_s"] for b in blocks]
+        added = [o["cpu_s"] / base - 1 for o, base in zip(on, off)]
+        per_sample = [1e6 * (o["cpu_s"] - base) / o["samples"]
+                      for o, base in zip(on, off) if o["samples"]]
+        per_cpu_s = [o["samples"] / o["cpu_s"] for o in on]
+        yield rate, added, per_sample, per_cpu_s
+
+
+def _render_on_off(add, blocks: List[Dict[str, dict]]) -> None:
+    """pyprof's sampler switched on and off inside one process."""
+    off = [block["0"]["cpu_s"] for block in blocks]
+    add("## pyprof's overhead inside one process (sampling switched on and off)")
+    add("")
+    add("A finer measurement of the same cost (bench/workloads/onoff.py): one "
+        "process runs the same slice of work (the cpu workload's integer loop) in "
+        f"{len(blocks)} blocks; each block runs one slice with the sampler off "
+        "and one at each rate (`pyprof.start()` / `pyprof.stop()` around the "
+        "slice, outside the timed part), in a shuffled order. Each sampled slice "
+        "is compared with the unsampled slice of its own block, a fraction of a "
+        "second apart, so the machine's drift mostly cancels. Slice without "
+        f"sampling: {median(off):.3f} s CPU (median). This leaves out the "
+        "command's fixed cost (start-up, writing the profile), shown above.")
+    add("")
+    add("| rate | blocks | CPU added while sampling | 95% CI | IQR | "
+        "samples per CPU-s | µs per sample | 95% CI | target | verdict |")
+    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    for rate, added, per_sample, per_cpu_s in _on_off_rows(blocks):
+        target = TARGETS.get(rate)
+        low, high = bootstrap_median_ci(per_sample) if per_sample else (0, 0)
+        add("| " + " | ".join([
+            format_rate(rate), str(len(blocks)), pct(median(added), 2),
+            _ci(added, 2), _range(added, 2), f"{median(per_cpu_s):.0f}",
+            f"{median(per_sample):.1f}" if per_sample else "",
+            f"{low:.1f} .. {high:.1f}" if per_sample else "",
+            f"< {target * 100:g}%" if target else "", _verdict(added, target),
+        ]) + " |")
+    add("")
+
+
 def _accuracy_rows(accuracy: Dict[Config, List[Run]]):
     for config, runs in accuracy.items():
         runs = [r for r in runs if r.shares]
@@ -322,10 +380,25 @@ def _per_sample_phrase(fig: Figures) -> str:
             f"{high:.1f})")
 
 
-def _render_findings(add, figures, accuracy) -> None:
+def _render_findings(add, figures, accuracy, on_off) -> None:
     """One sentence per figure that matters, written from the data."""
     add("## What the figures say")
     add("")
+    for rate, added, per_sample, per_cpu_s in _on_off_rows(on_off or []):
+        low, high = bootstrap_median_ci(added)
+        target = TARGETS.get(rate)
+        judged = ""
+        if target:
+            judged = f", against a target of {target * 100:g}%: " + _verdict(
+                added, target).replace("**", "")
+        cost = ""
+        if per_sample:
+            p_low, p_high = bootstrap_median_ci(per_sample)
+            cost = (f"; {median(per_sample):.1f} µs per sample (CI {p_low:.1f} .. "
+                    f"{p_high:.1f}) at {median(per_cpu_s):.0f} samples per CPU-second")
+        add(f"- pyprof at {format_rate(rate)}, sampling switched on and off in one "
+            f"process: {pct(median(added), 2)} CPU (CI {pct(low, 2)} .. "
+            f"{pct(high, 2)}){judged}{cost}.")
     for workload, per_config in figures.items():
         for config, fig in per_config.items():
             if not fig.sampling:

@@ -45,6 +45,7 @@ from runner import BenchError  # noqa: E402
 from runner import Config  # noqa: E402
 from runner import Run  # noqa: E402
 from runner import Tools  # noqa: E402
+from runner import run_on_off  # noqa: E402
 from runner import run_once  # noqa: E402
 
 OVERHEAD_WORKLOADS = ("cpu", "calls")
@@ -85,12 +86,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     failures: List[str] = []
     overhead = measure_overhead(configs, plan, tools, failures)
     accuracy = measure_accuracy(configs, plan, tools, failures)
+    on_off = measure_on_off(configs, plan, tools, failures)
     machine["load_after"] = load_average()
     machine["elapsed_s"] = time.monotonic() - started
 
     text = report.render(
         command=command, machine=machine, plan=plan, configs=configs,
-        overhead=overhead, accuracy=accuracy, unavailable=unavailable,
+        overhead=overhead, accuracy=accuracy, on_off=on_off, unavailable=unavailable,
         failures=failures,
     )
     write_atomically(Path(args.output), text)
@@ -253,6 +255,22 @@ def measure_accuracy(configs: List[Config], plan: Plan, tools: Tools,
                 log(f"failed: {exc}")
         log(f"accuracy round {round_number}/{plan.accuracy_rounds}: {len(order)} runs")
     return results
+
+
+def measure_on_off(configs: List[Config], plan: Plan, tools: Tools,
+                   failures: List[str]) -> Optional[List[Dict[str, dict]]]:
+    """pyprof switched on and off in one process (bench/workloads/onoff.py),
+    when pyprof can run here."""
+    if not any(c.tool == "pyprof" for c in configs):
+        return None
+    try:
+        blocks = run_on_off(tools, plan.scale, plan.rates)
+    except BenchError as exc:
+        failures.append(str(exc))
+        log(f"failed: {exc}")
+        return None
+    log(f"sampling on and off in one process: {len(blocks)} blocks")
+    return blocks
 
 
 def describe_machine(tools: Tools) -> Dict[str, object]:

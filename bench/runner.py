@@ -269,3 +269,26 @@ def split_shares(weights: Dict[str, float]):
         raise BenchError("the split workload's functions got no samples")
     shares = {name: value / total_ours for name, value in ours.items()}
     return shares, (total - total_ours) / total if total else 0.0
+
+
+def run_on_off(tools: Tools, scale: float, rates: List[int]) -> List[Dict[str, dict]]:
+    """Run bench/workloads/onoff.py once; return its blocks of paired slices.
+
+    Each block maps a rate ("0" = sampler off) to {"cpu_s", "samples"}.
+
+    Raises:
+        BenchError: the workload failed (pyprof cannot load, for one).
+    """
+    with tempfile.TemporaryDirectory(prefix="pyprof-bench-") as tmp:
+        tmpdir = Path(tmp)
+        report_path = tmpdir / "report.json"
+        env = dict(os.environ)
+        env["PYPROF_BENCH_REPORT"] = str(report_path)
+        env["PYPROF_BENCH_SCALE"] = str(round(scale * 1000))
+        env["PYPROF_BENCH_RATES"] = ",".join(str(rate) for rate in rates)
+        argv = [tools.python, str(WORKLOADS / "onoff.py")]
+        _, status, stderr = _run_measured(argv, env, tmpdir)
+        if status != 0 or not report_path.exists():
+            raise BenchError(f"sampling on and off in one process: exit status "
+                             f"{status}: {_last_line(stderr)}")
+        return json.loads(report_path.read_text())["blocks"]

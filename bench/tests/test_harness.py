@@ -140,3 +140,14 @@ def test_pyprof_reader_takes_flat_cpu_and_the_samples_column(tmp_path):
     shares, other = runner.split_shares(weights)
     assert shares == {"alpha": 0.5, "beta": 0.3, "gamma": 0.2}
     assert other == pytest.approx(5 / 105)
+
+
+def test_on_off_blocks_pair_an_unsampled_slice_with_each_rate():
+    blocks = runner.run_on_off(TOOLS, scale=0.05, rates=[100, 1000])
+    assert len(blocks) == 3
+    for block in blocks:
+        assert set(block) == {"0", "100", "1000"}
+        assert block["0"]["samples"] == 0
+        assert block["1000"]["samples"] > 0
+        # the same work each slice: within a factor of two on a busy machine
+        assert 0.5 < block["1000"]["cpu_s"] / block["0"]["cpu_s"] < 2
