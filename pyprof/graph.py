@@ -6,7 +6,7 @@ Sits between pyprof.pprof (bytes to a Profile message) and pyprof.report
 
 1. prepare(): what Go does to every input profile before any report --
    resolve string indices, add a placeholder mapping when there is none,
-   simplify C++-looking names (which turns `<module>` into an empty name,
+   merge (drop zero samples, fold duplicates), simplify C++-looking names (which turns `<module>` into an empty name,
    exactly as pprof does), and cut frames named by drop_frames.
 2. select_sample() and total(): the value column shown and the report total.
 3. build_trimmed_graph(): aggregate locations to the requested granularity,
@@ -69,12 +69,17 @@ class Location:
     address: int
     # (function, line number), innermost inlined call first, as in the file.
     lines: List[Tuple[Function, int]]
+    is_folded: bool = False
 
 
 @dataclasses.dataclass
 class Sample:
     locations: List[Location]  # leaf first
     values: List[int]
+    # String labels and numeric labels (with their units, "" when unset).
+    labels: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
+    num_labels: Dict[str, List[int]] = dataclasses.field(default_factory=dict)
+    num_units: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -116,23 +121,20 @@ def prepare(proto: profile_pb2.Profile) -> Prepared:
 
     functions = {}
     for f in proto.function:
-        fn = Function(f.id, strings[f.name], strings[f.system_name],
-                      strings[f.filename], f.start_line)
-        _simplify_name(fn)
-        functions[f.id] = fn
+        functions[f.id] = Function(f.id, strings[f.name], strings[f.system_name],
+                                   strings[f.filename], f.start_line)
 
     locations = []
     by_location_id: Dict[int, Location] = {}
     for loc in proto.location:
         mapping = placeholder or by_mapping_id.get(loc.mapping_id)
         lines = [(functions[ln.function_id], ln.line) for ln in loc.line]
-        resolved = Location(loc.id, mapping, loc.address, lines)
+        resolved = Location(loc.id, mapping, loc.address, lines, loc.is_folded)
         locations.append(resolved)
         by_location_id[loc.id] = resolved
 
     samples = [
-        Sample([by_location_id[i] for i in s.location_id], list(s.value))
-        for s in proto.sample
+        _resolve_sample(s, strings, by_location_id) for s in proto.sample
     ]
     prepared = Prepared(
         sample_types=[(strings[t.type], strings[t.unit]) for t in proto.sample_type],
@@ -145,10 +147,118 @@ def prepare(proto: profile_pb2.Profile) -> Prepared:
         duration_nanos=proto.duration_nanos,
         notes=notes,
     )
+    merge(prepared)
+    for fn in {id(f): f for loc in prepared.locations for f, _ in loc.lines}.values():
+        _simplify_name(fn)
     drop, keep = strings[proto.drop_frames], strings[proto.keep_frames]
     if drop:
         _prune(prepared, drop, keep)
     return prepared
+
+
+def _resolve_sample(s, strings, by_location_id) -> Sample:
+    """A Sample with its labels decoded the way Go 1.19 decodes them."""
+    sample = Sample([by_location_id[i] for i in s.location_id], list(s.value))
+    for lb in s.label:
+        key = strings[lb.key]
+        if lb.str:
+            sample.labels.setdefault(key, []).append(strings[lb.str])
+        elif lb.num or lb.num_unit:
+            values = sample.num_labels.setdefault(key, [])
+            if lb.num_unit:
+                units = sample.num_units.setdefault(key, [])
+                units.extend([""] * (len(values) - len(units)))
+                units.append(strings[lb.num_unit])
+            values.append(lb.num)
+        # A label with neither a string nor a number is dropped, as in Go.
+    for key, units in sample.num_units.items():
+        units.extend([""] * (len(sample.num_labels[key]) - len(units)))
+    return sample
+
+
+def merge(p: Prepared) -> None:
+    """Go's merge of a single profile, which pprof 1.19 runs on every input.
+
+    Samples whose values are all zero go; samples with the same stack and
+    labels become one (values summed, first position kept); equal functions
+    and locations become one and are renumbered 1..N in order of first use,
+    walking the samples in order, each from leaf to root. Unused functions,
+    locations and mappings vanish, except the first mapping (the main
+    binary). The numbers of every view are unchanged; -raw and -traces show
+    the merged form.
+
+    Limitation: mappings are told apart by id only, where Go also merges two
+    mappings of the same file at the same offset.
+    """
+    functions: Dict[Tuple[str, str, str, int], Function] = {}
+    locations: Dict[tuple, Location] = {}
+    by_old_location: Dict[int, Location] = {}
+    mappings: Dict[int, Mapping] = {}
+    merged: Dict[tuple, Sample] = {}
+
+    def map_mapping(m: Optional[Mapping]) -> Optional[Mapping]:
+        if m is None:
+            return None
+        if id(m) not in mappings:
+            mappings[id(m)] = dataclasses.replace(m, id=len(mappings) + 1)
+        return mappings[id(m)]
+
+    def map_function(f: Function) -> Function:
+        key = (f.name, f.system_name, f.filename, f.start_line)
+        if key not in functions:
+            functions[key] = dataclasses.replace(f, id=len(functions) + 1)
+        return functions[key]
+
+    def map_location(loc: Location) -> Location:
+        done = by_old_location.get(loc.id)
+        if done is not None:
+            return done
+        mapping = map_mapping(loc.mapping)
+        lines = [(map_function(f), line) for f, line in loc.lines]
+        key = (
+            loc.address - (mapping.start if mapping else 0),
+            mapping.id if mapping else 0,
+            tuple((f.id, line) for f, line in lines),
+            loc.is_folded,
+        )
+        found = locations.get(key)
+        if found is None:
+            found = Location(len(locations) + 1, mapping, loc.address, lines,
+                             loc.is_folded)
+            locations[key] = found
+        by_old_location[loc.id] = found
+        return found
+
+    if p.mappings:
+        map_mapping(p.mappings[0])
+    samples = []
+    for s in p.samples:
+        if not any(s.values):
+            continue
+        stack = [map_location(loc) for loc in s.locations]
+        key = (
+            tuple(loc.id for loc in stack),
+            tuple(sorted((k, tuple(v)) for k, v in s.labels.items())),
+            tuple(sorted(
+                (k, tuple(v), tuple(s.num_units.get(k, ())))
+                for k, v in s.num_labels.items()
+            )),
+        )
+        same = merged.get(key)
+        if same is not None:
+            same.values = [a + b for a, b in zip(same.values, s.values)]
+            continue
+        copy = Sample(stack, list(s.values), {k: list(v) for k, v in s.labels.items()},
+                      {k: list(v) for k, v in s.num_labels.items()},
+                      {k: list(v) for k, v in s.num_units.items()})
+        merged[key] = copy
+        samples.append(copy)
+    p.samples = samples
+    p.locations = list(locations.values())
+    p.mappings = list(mappings.values())
+    if not all(any(s.values) for s in samples):
+        # Values that summed to zero: Go merges once more to drop them.
+        merge(p)
 
 
 def _simplify_name(fn: Function) -> None:

@@ -144,6 +144,16 @@ def negative_and_default_type():
     return m
 
 
+def cancelling():
+    # Go merges equal stacks before totalling: +5 and -5 cancel out.
+    m = ProfileMaker()
+    m.sample(["a", "main"], 5, 50_000_000)
+    m.sample(["b", "main"], 1, 10_000_000)
+    m.sample(["a", "main"], -5, -50_000_000)
+    m.sample(["zero", "main"], 0, 0)
+    return m
+
+
 def drop_frames():
     m = ProfileMaker()
     m.sample(["malloc", "alloc(int)", "work", "main"], 2, 20_000_000)
@@ -159,7 +169,7 @@ CASES = {
     f.__name__: f
     for f in (ties, many_nodes, python_names, recursion, inlined, tiny_and_huge, tiny_only,
               bytes_profile, widgets, zero_total, with_header,
-              negative_and_default_type, drop_frames)
+              negative_and_default_type, drop_frames, cancelling)
 }
 
 
