@@ -6,8 +6,9 @@ Sits between pyprof.pprof (bytes to a Profile message) and pyprof.report
 
 1. prepare(): what Go does to every input profile before any report --
    resolve string indices, add a placeholder mapping when there is none,
-   merge (drop zero samples, fold duplicates), simplify C++-looking names (which turns `<module>` into an empty name,
-   exactly as pprof does), and cut frames named by drop_frames.
+   merge (drop zero samples, fold duplicates), simplify C++-looking names
+   (which turns `<module>` into an empty name, exactly as pprof does), and
+   cut frames named by drop_frames.
 2. select_sample() and total(): the value column shown and the report total.
 3. build_trimmed_graph(): aggregate locations to the requested granularity,
    accumulate flat and cum per node, then drop nodes below nodefraction of
