@@ -344,19 +344,36 @@ def _accuracy_rows(accuracy: Dict[Config, List[Run]]):
         yield config, runs, pooled, worst, worst_run
 
 
+def _error_against_own_timing(runs: List[Run]) -> Optional[float]:
+    """Worst error of the mean shares against the mean of the runs' own
+    timing of the same slices, which follows any drift of the machine."""
+    timed = [r for r in runs if r.timed_shares]
+    if not timed:
+        return None
+    return max(abs(_mean([r.shares[n] for r in timed])
+                   - _mean([r.timed_shares[n] for r in timed])) for n in SPLIT_FUNCTIONS)
+
+
+def _points(value: Optional[float]) -> str:
+    return "" if value is None else f"{value * 100:.1f}"
+
+
 def _render_accuracy(add, accuracy: Dict[Config, List[Run]]) -> None:
     add("## Accuracy: the 50/30/20 split (bench/workloads/split.py)")
     add("")
     add("Shares of alpha, beta and gamma among the three, averaged over runs: "
         "pyprof's flat cpu/nanoseconds per function from the written profile "
         "(`pyprof.pprof.load`), py-spy's leaf counts from `--format raw`, "
-        "cProfile's tottime. Error is in percentage points against 50/30/20. "
+        "cProfile's tottime. Error is in percentage points against 50/30/20, "
+        "and against the split each run measured on itself (the workload times "
+        "every slice, profiled or not). "
         "The unprofiled row is the split the workload measured on itself with "
         "`time.thread_time_ns()` around every slice, which checks the truth.")
     add("")
     add("| configuration | runs | alpha | beta | gamma | error (mean shares) | "
-        "worst single run | outside the three | samples per run |")
-    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+        "worst single run | error against the runs' own timing | "
+        "outside the three | samples per run |")
+    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for config, runs, pooled, worst, worst_run in _accuracy_rows(accuracy):
         other = [r.other_share for r in runs if r.other_share is not None]
         samples = [r.samples for r in runs if r.samples]
@@ -365,6 +382,7 @@ def _render_accuracy(add, accuracy: Dict[Config, List[Run]]) -> None:
             name, str(len(runs)),
             *[f"{pooled[n] * 100:.1f}%" for n in SPLIT_FUNCTIONS],
             f"{worst * 100:.1f}", f"{worst_run * 100:.1f}",
+            _points(_error_against_own_timing(runs)) if config.tool != "none" else "",
             f"{median(other) * 100:.1f}%" if other else "",
             f"{median(samples):.0f}" if samples else "",
         ]) + " |")

@@ -85,6 +85,7 @@ class Run:
     samples: Optional[int] = None
     shares: Optional[Dict[str, float]] = None  # split workload: alpha/beta/gamma
     other_share: Optional[float] = None  # split: weight outside the three
+    timed_shares: Optional[Dict[str, float]] = None  # split: its own timing
     stderr: str = ""
 
     @property
@@ -157,8 +158,9 @@ def run_once(config: Config, workload: str, tools: Tools, scale: float) -> Run:
             process_cpu_s=report["process_cpu_s"],
             stderr=stderr,
         )
-        if config.tool == "none" and "measured_shares" in report:
-            run.shares = report["measured_shares"]
+        run.timed_shares = report.get("measured_shares")
+        if config.tool == "none":
+            run.shares = run.timed_shares
         elif config.tool != "none":
             if not out.exists():
                 raise BenchError(f"{config.name} on {workload}: no profile written: "

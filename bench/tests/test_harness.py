@@ -74,10 +74,12 @@ def test_py_spy_collapsed_stacks_give_leaf_counts(tmp_path):
     assert other == pytest.approx(0.05)
 
 
-def test_cprofile_tottime_gives_the_split():
+def test_cprofile_tottime_gives_the_split_the_run_timed_itself():
+    # Against the run's own timing, not 50/30/20: on a busy machine one
+    # function's slices can be slowed more than another's.
     result = runner.run_once(runner.Config("cprofile"), "split", TOOLS, scale=0.1)
-    assert result.shares["alpha"] == pytest.approx(0.5, abs=0.08)
-    assert result.shares["gamma"] == pytest.approx(0.2, abs=0.08)
+    for name in runner.SPLIT_FUNCTIONS:
+        assert result.shares[name] == pytest.approx(result.timed_shares[name], abs=0.03)
 
 
 def test_cpu_figures_scale_with_the_work_done():
@@ -110,8 +112,8 @@ def test_pyprof_profile_gives_samples_and_the_split():
     assert TOOLS.pyprof, "pyprof is not installed in this interpreter's venv"
     result = runner.run_once(runner.Config("pyprof", 1000), "split", TOOLS, scale=0.5)
     assert result.samples and result.samples > 50
-    assert result.shares["alpha"] == pytest.approx(0.5, abs=0.1)
-    assert result.shares["gamma"] == pytest.approx(0.2, abs=0.1)
+    for name in runner.SPLIT_FUNCTIONS:
+        assert result.shares[name] == pytest.approx(result.timed_shares[name], abs=0.1)
 
 
 def test_pyprof_reader_takes_flat_cpu_and_the_samples_column(tmp_path):
