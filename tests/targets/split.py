@@ -1,10 +1,14 @@
 """Spend CPU in a 50/30/20 split across three functions.
 
-Each round gives heavy() 50 ms, medium() 30 ms and light() 20 ms of this
-thread's CPU time, measured with time.thread_time, so the split holds on a
-busy machine too. Usage: python split.py [SECONDS_OF_CPU]
+Each round gives heavy(), medium() and light() 50%, 30% and 20% of about
+100 ms of this thread's CPU time, measured with time.thread_time, so the
+split holds on a busy machine too. Round lengths vary at random so that
+phase boundaries never line up with the kernel's timer tick (a fixed
+100 ms round could hand one function an extra tick every round).
+Usage: python split.py [SECONDS_OF_CPU]
 """
 
+import random
 import sys
 import time
 
@@ -17,24 +21,26 @@ def spin(cpu_seconds):
     return count
 
 
-def heavy():
-    return spin(0.050)
+def heavy(round_s):
+    return spin(0.5 * round_s)
 
 
-def medium():
-    return spin(0.030)
+def medium(round_s):
+    return spin(0.3 * round_s)
 
 
-def light():
-    return spin(0.020)
+def light(round_s):
+    return spin(0.2 * round_s)
 
 
 def main(total_cpu):
+    rng = random.Random(5)
     rounds = max(1, round(total_cpu / 0.1))
     for _ in range(rounds):
-        heavy()
-        medium()
-        light()
+        round_s = rng.uniform(0.07, 0.13)
+        heavy(round_s)
+        medium(round_s)
+        light(round_s)
 
 
 if __name__ == "__main__":
