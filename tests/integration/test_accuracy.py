@@ -5,6 +5,9 @@ phase ends), so the shares are known without trusting pyprof. Margins are
 wide enough for a shared two-core machine.
 """
 
+import os
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -83,6 +86,25 @@ def test_hot_loop_line_is_the_top_line(record, load_profile, targets):
     top = max(flat_by_line, key=flat_by_line.get)
     assert top == ("hot", str(script), hot_line_number(script))
     assert flat_by_line[top] > 0.5 * sum(flat_by_line.values())
+
+    # The same line heads go tool pprof's -top -lines table, when go is here.
+    go = shutil.which("go")
+    if go is None and os.environ.get("CI") == "true":
+        pytest.fail("go is required in CI: go tool pprof is the reference")
+    if go is not None:
+        report = subprocess.run(
+            [go, "tool", "pprof", "-top", "-lines", str(path)],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, TZ="UTC"),
+            timeout=120,
+        )
+        assert report.stderr == ""
+        header = report.stdout.splitlines().index(
+            "      flat  flat%   sum%        cum   cum%"
+        )
+        first_row = report.stdout.splitlines()[header + 1]
+        assert first_row.endswith(f"  hot {script}:{hot_line_number(script)}")
 
 
 @pytest.mark.parametrize("rate", [100, 1000])
