@@ -180,3 +180,25 @@ pyprof_threads_list(uint64_t *ids, int32_t *tids, uint32_t max)
     PyGILState_Release(gil);
     return (int)n;
 }
+
+/* ---- test entry point ------------------------------------------------- */
+
+static void *
+c_thread_main(void *source)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int rc = PyRun_SimpleString((const char *)source);
+    PyGILState_Release(gil);
+    return (void *)(intptr_t)rc;
+}
+
+int
+pyprof_test_c_thread(const char *source)
+{
+    pthread_t thread;
+    void *result;
+    if (pthread_create(&thread, NULL, c_thread_main, (void *)source) != 0)
+        return PYPROF_ENOMEM;
+    pthread_join(thread, &result);
+    return (int)(intptr_t)result;
+}

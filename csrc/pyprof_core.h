@@ -131,6 +131,10 @@ int pyprof_codes_enable(void);
  * written before they were parked has been resolved. Takes the GIL. */
 uint32_t pyprof_codes_parked(void);
 void pyprof_codes_release(uint32_t n);
+/* Test entry point (tests/sampler): run `source` on a new pthread that
+ * enters Python through PyGILState_Ensure, as C libraries' threads do;
+ * returns when it is done, with PyRun_SimpleString's result. */
+int pyprof_test_c_thread(const char *source);
 /* CDEF-END */
 
 #endif /* PYPROF_CORE_H */

@@ -191,6 +191,7 @@ class Sampler:
         self._thread: Optional[threading.Thread] = None
         self._running = False
         self._armed: Dict[int, Set[int]] = {}  # tid -> thread-state ids
+        self._threads_lock = threading.Lock()  # _armed, _ever_armed, names
         self._ever_armed: Set[int] = set()
         self._drain_tid = 0
         self._thread_names: Dict[int, str] = {}
@@ -233,6 +234,7 @@ class Sampler:
                 "one process-wide timer (ITIMER_PROF), so the kernel picks "
                 "which busy thread each sample lands on")
         self._stop_event = threading.Event()
+        self._install_thread_hook()
         self._scan_threads()
         self._thread = threading.Thread(target=self._drain_loop,
                                         name="pyprof-drain", daemon=True)
@@ -244,6 +246,7 @@ class Sampler:
         if not self._running:
             return
         self._stop_event.set()
+        self._remove_thread_hook()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         self._thread = None
@@ -266,6 +269,41 @@ class Sampler:
 
     # ---- threads ----------------------------------------------------------
 
+    def _install_thread_hook(self) -> None:
+        """Arm threading threads the moment they start, not at the next scan.
+
+        threading.setprofile() hands a profile function to every thread
+        started from now on; ours runs once, on the new thread's first
+        Python event, arms its timer, notes its name and puts the previous
+        thread profile function (normally None) in its place.
+        """
+        previous = getattr(threading, "_profile_hook", None)
+        self._previous_thread_hook = previous
+
+        def first_event(frame, event, arg):
+            sys.setprofile(previous)
+            if self._running and threading.current_thread() is not self._thread:
+                self._arm_current_thread()
+
+        self._thread_hook = first_event
+        threading.setprofile(first_event)
+
+    def _remove_thread_hook(self) -> None:
+        if getattr(threading, "_profile_hook", None) is self._thread_hook:
+            threading.setprofile(self._previous_thread_hook)
+
+    def _arm_current_thread(self) -> None:
+        tid = _lib.pyprof_gettid()
+        with self._threads_lock:
+            self._thread_names[tid] = threading.current_thread().name
+            if tid in self._armed or tid == self._drain_tid:
+                return
+            if _lib.pyprof_thread_arm(tid) == 0:
+                # The thread-state id is learnt at the next scan; an empty
+                # set there means "same thread, keep the timer".
+                self._armed[tid] = set()
+                self._ever_armed.add(tid)
+
     def _scan_threads(self) -> None:
         """Arm timers for new Python threads, delete those of gone ones."""
         ids = _ffi.new("uint64_t[]", MAX_THREAD_STATES)
@@ -275,34 +313,39 @@ class Sampler:
         for i in range(n):
             if tids[i] > 0 and tids[i] != self._drain_tid:
                 present.setdefault(tids[i], set()).add(ids[i])
-        for tid, states in present.items():
-            old = self._armed.get(tid)
-            if old is not None and old & states:
-                self._armed[tid] = states
-                continue
-            if old is not None:
-                # Same tid, all-new thread states: the kernel reused the id
-                # for a new thread, whose CPU clock the old timer does not
-                # follow.
-                _lib.pyprof_thread_disarm(tid)
-            if _lib.pyprof_thread_arm(tid) == 0:
-                self._armed[tid] = states
-                self._ever_armed.add(tid)
-            else:
-                self._arm_failures += 1
-        for tid in [t for t in self._armed if t not in present]:
-            _lib.pyprof_thread_disarm(tid)
-            del self._armed[tid]
-        for thread in threading.enumerate():
-            native = getattr(thread, "native_id", None)
-            if native:
-                self._thread_names[native] = thread.name
+        with self._threads_lock:
+            for tid, states in present.items():
+                old = self._armed.get(tid)
+                if old is not None and (not old or old & states):
+                    self._armed[tid] = states
+                    continue
+                if old is not None:
+                    # Same tid, all-new thread states: the kernel reused the
+                    # id for a new thread, whose CPU clock the old timer
+                    # does not follow.
+                    _lib.pyprof_thread_disarm(tid)
+                if _lib.pyprof_thread_arm(tid) == 0:
+                    self._armed[tid] = states
+                    self._ever_armed.add(tid)
+                else:
+                    self._arm_failures += 1
+            for tid in [t for t in self._armed if t not in present]:
+                if self._armed[tid]:  # armed by the hook: not listed yet?
+                    _lib.pyprof_thread_disarm(tid)
+                    del self._armed[tid]
+                else:
+                    self._armed[tid] = {-1}  # gone at the next scan
+            for thread in threading.enumerate():
+                native = getattr(thread, "native_id", None)
+                if native:
+                    self._thread_names[native] = thread.name
 
     def _drain_loop(self) -> None:
-        self._drain_tid = _lib.pyprof_gettid()
-        if self._drain_tid in self._armed:
-            _lib.pyprof_thread_disarm(self._drain_tid)
-            del self._armed[self._drain_tid]
+        with self._threads_lock:
+            self._drain_tid = _lib.pyprof_gettid()
+            if self._drain_tid in self._armed:
+                _lib.pyprof_thread_disarm(self._drain_tid)
+                del self._armed[self._drain_tid]
         while not self._stop_event.wait(DRAIN_INTERVAL_S):
             self._scan_threads()
             self._drain()

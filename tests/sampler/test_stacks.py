@@ -123,3 +123,46 @@ def test_take_while_running_returns_and_resets(scenario):
     assert 200 < result["first"] < 400
     assert 200 < result["second"] < 400
     assert result["third"] == 0
+
+
+def test_c_thread_entering_python_is_sampled(scenario):
+    result = scenario("""
+        from pyprof import _core
+        s = Sampler(rate_hz=1000)
+        s.start()
+        source = (b"import time\\n"
+                  b"def from_c_thread():\\n"
+                  b"    end = time.thread_time() + 0.4\\n"
+                  b"    while time.thread_time() < end: pass\\n"
+                  b"from_c_thread()\\n")
+        rc = _core.lib.pyprof_test_c_thread(source)
+        s.stop()
+        periods = sum(p for (_, frames), (_, p) in s.take().items()
+                      if frames[0][0] == "from_c_thread")
+        report(rc=rc, periods=periods)
+    """)
+    assert result["rc"] == 0
+    assert result["periods"] > 250, result  # 0.4 s at 1 kHz
+
+
+def test_short_lived_threads_are_sampled_from_their_start(scenario):
+    # Each thread lives ~10 ms, less than the drain's 20 ms scan: only
+    # arming at thread start catches them (without it: ~40 of 400 periods).
+    # The kernel checks CPU timers on its tick, so the CPU a thread uses
+    # after its last tick is never sampled: expect ~75% of 400.
+    result = scenario("""
+        import threading
+        s = Sampler(rate_hz=1000)
+        s.start()
+        for i in range(40):
+            t = threading.Thread(target=burn, args=(0.010,), name=f"short-{i}")
+            t.start(); t.join()
+        s.stop()
+        per_name = {}
+        for (thread, frames), (_, p) in s.take().items():
+            per_name[thread] = per_name.get(thread, 0) + p
+        short = sum(p for name, p in per_name.items() if name.startswith("short-"))
+        report(short=short, names=sorted(per_name))
+    """)
+    assert 200 < result["short"] < 480, result  # 40 x 10 ms = 400 periods
+    assert not any(n.startswith("thread-") for n in result["names"]), result
