@@ -32,6 +32,8 @@ SPOOL_FORMAT = 1
 
 MIN_RATE_HZ = 1
 MAX_RATE_HZ = 10000
+MIN_FRAMES = 4
+MAX_FRAMES = 4096
 
 Frame = Tuple[str, str, int, int]
 
@@ -190,12 +192,26 @@ def check_rate(rate_hz: int) -> int:
     return rate_hz
 
 
+def check_max_frames(max_frames: int) -> int:
+    """Return max_frames if the sampler accepts it, else raise UsageError."""
+    if (
+        isinstance(max_frames, bool)
+        or not isinstance(max_frames, int)
+        or not MIN_FRAMES <= max_frames <= MAX_FRAMES
+    ):
+        raise UsageError(
+            f"setting the stack depth: {max_frames!r} frames is out of range",
+            hint=f"use {MIN_FRAMES} to {MAX_FRAMES} frames (default 128)",
+        )
+    return max_frames
+
+
 class Session:
     """A sampler running for this process, from ``start()`` to ``stop()``."""
 
     def __init__(self, rate_hz: int = 100, max_frames: int = 128) -> None:
         self.rate_hz = check_rate(rate_hz)
-        self.max_frames = max_frames
+        self.max_frames = check_max_frames(max_frames)
         self._sampler = None
         self._start_ns = 0
         self._start_mono_ns = 0
@@ -223,7 +239,7 @@ class Session:
         except SamplerError as exc:
             raise PyprofError(
                 f"starting the sampler: {exc}",
-                hint="only one pyprof recording can run in a process at a time",
+                hint="one recording at a time per process; see pyprof.stop()",
             ) from None
         self._sampler = sampler
 

@@ -72,10 +72,11 @@ def pyprof_run():
 def record(tmp_path):
     """Record a command: record(*cmd, rate=None) -> (CompletedProcess, path)."""
 
-    def run(*cmd, rate=None, output=None, **kwargs):
+    def run(*cmd, rate=None, output=None, options=(), **kwargs):
         """kwargs go to run_pyprof (env, input, ignore_pythonpath, ...)."""
         out = Path(output) if output else tmp_path / "profile.pb.gz"
-        options = ["-o", str(out)] + (["--rate", str(rate)] if rate else [])
+        options = ["-o", str(out), *options]
+        options += ["--rate", str(rate)] if rate else []
         kwargs.setdefault("cwd", str(tmp_path))
         return run_pyprof("record", *options, "--", *cmd, **kwargs), out
 

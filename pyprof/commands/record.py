@@ -31,10 +31,8 @@ from pyprof.session import MAX_RATE_HZ
 from pyprof.session import MIN_RATE_HZ
 from pyprof.session import Profile
 from pyprof.session import Recording
+from pyprof.session import check_max_frames
 from pyprof.session import check_rate
-
-MIN_FRAMES = 4
-MAX_FRAMES = 1024
 
 # Shell conventions for a command that cannot run.
 EXIT_NOT_FOUND = 127
@@ -86,11 +84,7 @@ def record(output: str, rate_hz: int, max_frames: int, command: Sequence[str]) -
     pyprof exits with COMMAND's status.
     """
     check_rate(rate_hz)
-    if not MIN_FRAMES <= max_frames <= MAX_FRAMES:
-        raise UsageError(
-            f"setting --max-frames: {max_frames} is out of range",
-            hint=f"use {MIN_FRAMES} to {MAX_FRAMES} (default 128)",
-        )
+    check_max_frames(max_frames)
     if not command:
         raise UsageError("recording: no command to run", hint=USAGE_HINT)
     check_output_folder(output)
@@ -114,8 +108,9 @@ def check_output_folder(output: str) -> None:
             f"{where}: it is a folder", hint="give a file name, e.g. -o out.pb.gz"
         )
     if not os.path.isdir(folder):
+        cause = "is not a folder" if os.path.exists(folder) else "does not exist"
         raise UsageError(
-            f"{where}: folder {folder} does not exist",
+            f"{where}: {folder} {cause}",
             hint="create the folder first or choose another -o path",
         )
     try:

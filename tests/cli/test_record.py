@@ -117,6 +117,38 @@ class TestPassthrough:
         assert path.exists()
 
 
+def test_deep_stacks_are_truncated_and_counted(record, load_profile, tmp_path):
+    script = tmp_path / "deep.py"
+    script.write_text(
+        "import time\n"
+        "def down(n):\n"
+        "    if n:\n"
+        "        return down(n - 1)\n"
+        "    end = time.thread_time() + 0.5\n"
+        "    while time.thread_time() < end:\n"
+        "        pass\n"
+        "down(60)\n"
+    )
+    result, path = record(
+        sys.executable, str(script), options=["--max-frames", "16"]
+    )
+    assert result.returncode == 0, result.stderr
+    # The summary ends its counts with ", N truncated".
+    counts = last_line(result.stderr).split(" truncated")[0]
+    truncated = int(counts.rsplit(", ", 1)[1])
+    assert truncated > 0
+
+    profile = load_profile(path)
+    strings = profile.string_table
+    names = {f.id: strings[f.name] for f in profile.function}
+    comments = [strings[c] for c in profile.comment]
+    assert any(c.startswith(f"{truncated} stacks truncated") for c in comments)
+    for sample in profile.sample:
+        assert len(sample.location_id) <= 16
+    markers = [n for n in names.values() if n.startswith("[truncated ")]
+    assert markers
+
+
 class TestExitStatus:
     @pytest.mark.parametrize("status", [0, 3])
     def test_exit_status_passes_through(self, record, targets, status):
@@ -236,6 +268,20 @@ class TestBadInput:
         # /proc refuses new files even to root.
         result, _ = record(sys.executable, "-c", "pass", output="/proc/p.pb.gz")
         self.check_error(result, 2, "cannot create files in /proc", tmp_path)
+
+    def test_output_under_a_file_is_2(self, record, tmp_path):
+        (tmp_path / "plain").write_text("")
+        result, _ = record(
+            sys.executable, "-c", "pass", output=tmp_path / "plain" / "p.pb.gz"
+        )
+        self.check_error(result, 2, "is not a folder", tmp_path)
+
+    def test_max_frames_out_of_range_is_2(self, pyprof_run, tmp_path):
+        command = [sys.executable, "-c", "pass"]
+        result = pyprof_run(
+            "record", "--max-frames", "2", "--", *command, cwd=str(tmp_path)
+        )
+        self.check_error(result, 2, "out of range", tmp_path)
 
     @pytest.mark.parametrize("rate", ["0", "10001", "-5"])
     def test_rate_out_of_range_is_2(self, record, tmp_path, rate):
