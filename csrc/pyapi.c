@@ -52,8 +52,13 @@ code_dealloc_hook(PyObject *op)
         if (g_nparked == g_parked_cap) {
             uint32_t cap = g_parked_cap ? g_parked_cap * 2 : 256;
             PyObject **grown = realloc(g_parked, cap * sizeof(PyObject *));
-            if (!grown)
-                goto free_it; /* Limitation: out of memory, cannot park */
+            if (!grown) {
+                /* Limitation: when the parking list cannot grow, the
+                 * object is kept alive for good (leaked) rather than let
+                 * a record name freed memory. */
+                Py_SET_REFCNT(op, 1);
+                return;
+            }
             g_parked = grown;
             g_parked_cap = cap;
         }
@@ -61,7 +66,6 @@ code_dealloc_hook(PyObject *op)
         g_parked[g_nparked++] = op;
         return;
     }
-free_it:
     g_code_dealloc(op);
 }
 
@@ -153,6 +157,12 @@ out:
     return rc;
 }
 
+/* Walks the main interpreter's thread states holding the GIL, which
+ * keeps the list stable against threads that start or end through
+ * CPython's own paths (they link and unlink their state with the GIL held).
+ * Limitation: a C extension that deletes a thread state without the GIL
+ * (PyThreadState_Delete allows it) while this walks could make it read
+ * freed memory; CPython's own lock for the list is private. */
 int
 pyprof_threads_list(uint64_t *ids, int32_t *tids, uint32_t max)
 {

@@ -41,6 +41,9 @@ def make_builder(absolute_paths: bool = False) -> FFI:
         extra_compile_args=["-O2", "-Wall", "-Wextra", "-std=gnu11"],
         libraries=["rt", "pthread"],
         depends=[path(CSRC / "pyprof_core.h"), path(CSRC / "core_internal.h")],
+        # walk.c reads this very CPython's private frame layout: the module
+        # must never be tagged abi3 and loaded by another version.
+        py_limited_api=False,
     )
     return builder
 

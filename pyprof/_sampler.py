@@ -296,8 +296,14 @@ class Sampler:
         tid = _lib.pyprof_gettid()
         with self._threads_lock:
             self._thread_names[tid] = threading.current_thread().name
-            if tid in self._armed or tid == self._drain_tid:
+            if tid == self._drain_tid:
                 return
+            if tid in self._armed:
+                # This thread has just started, so a timer already filed
+                # under its tid belongs to an earlier thread that had the
+                # same id, or was made a moment ago by a scan: renew it.
+                _lib.pyprof_thread_disarm(tid)
+                del self._armed[tid]
             if _lib.pyprof_thread_arm(tid) == 0:
                 # The thread-state id is learnt at the next scan; an empty
                 # set there means "same thread, keep the timer".

@@ -134,7 +134,7 @@ def test_previous_sigprof_handler_is_restored(scenario):
 def test_stop_with_busy_threads_leaves_no_pending_signal(scenario):
     result = scenario("""
         import threading
-        for _ in range(5):
+        for _ in range(3):
             s = Sampler(rate_hz=10000)
             s.start()
             ts = [threading.Thread(target=burn, args=(0.1,)) for _ in range(3)]
@@ -169,3 +169,22 @@ def test_only_one_sampler_runs_at_a_time(scenario):
     """)
     assert len(result["errors"]) == 2
     assert all("already running" in e for e in result["errors"])
+
+
+def test_exit_without_stop_with_busy_daemon_threads(scenario):
+    # The interpreter finalises while threads still burn CPU; the sampler
+    # must be stopped (atexit) before thread states are freed.
+    for attempt in range(4):
+        result = scenario("""
+            import threading
+            def forever():
+                while True:
+                    burn(0.01)
+            s = Sampler(rate_hz=5000)
+            s.start()
+            for _ in range(3):
+                threading.Thread(target=forever, daemon=True).start()
+            burn(0.1)
+            report(ok=True)
+        """)
+        assert result["ok"]
