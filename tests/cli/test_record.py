@@ -179,12 +179,17 @@ class TestExitStatus:
         assert "killed by SIGKILL" in last_line(result.stderr)
         assert not path.exists()
 
-    def test_sigterm_gives_143_and_a_profile(
-        self, tmp_path, targets, load_profile, pyprof_argv
+    @pytest.mark.parametrize(
+        "mode, signum, status",
+        [("term", signal.SIGTERM, 143), ("usr1", signal.SIGUSR1, 5)],
+        ids=["SIGTERM", "SIGUSR1"],
+    )
+    def test_signals_sent_to_pyprof_reach_the_program(
+        self, tmp_path, targets, load_profile, pyprof_argv, mode, signum, status
     ):
-        out = tmp_path / "term.pb.gz"
+        out = tmp_path / "sig.pb.gz"
         cmd = [*pyprof_argv, "record", "-o", str(out), "--"]
-        cmd += [sys.executable, str(targets / "show_env.py"), "term"]
+        cmd += [sys.executable, str(targets / "show_env.py"), mode]
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -192,13 +197,13 @@ class TestExitStatus:
             proc.stdout.readline()  # the JSON report
             assert proc.stdout.readline() == "ready\n"
             time.sleep(0.3)
-            proc.send_signal(signal.SIGTERM)  # to pyprof, which forwards it
+            proc.send_signal(signum)  # to pyprof, which forwards it
             _, stderr = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        assert proc.returncode == 143, stderr
+        assert proc.returncode == status, stderr
         assert last_line(stderr).startswith(f"pyprof: wrote {out}: ")
         assert load_profile(out).sample
 

@@ -2,7 +2,8 @@
 
 Usage: python show_env.py [STATUS] [ARGS...]. STATUS may be "raise" for
 an uncaught exception, "kill" to die by SIGKILL, "term" to wait for SIGTERM
-while burning CPU, or a number for sys.exit.
+while burning CPU, "usr1" to burn CPU until SIGUSR1 then exit with status 5,
+or a number for sys.exit.
 """
 
 import json
@@ -36,7 +37,9 @@ if what == "raise":
     raise RuntimeError("show_env failed on purpose")
 if what == "kill":
     os.kill(os.getpid(), signal.SIGKILL)
-if what == "term":
+if what == "usr1":
+    signal.signal(signal.SIGUSR1, lambda signum, frame: sys.exit(5))
+if what in ("term", "usr1"):
     print("ready", flush=True)
     while True:
         sum(range(100))
