@@ -15,13 +15,13 @@ interpreter's ``site`` module imports it before the program runs. It then:
 
 When pyprof cannot be loaded (another Python than the one pyprof is
 installed for) the program runs anyway; the reason goes to a file in the
-spool folder for the parent to report.
+spool folder for the parent to report. This file must stay importable on
+its own: it runs as a top-level module, not as part of the pyprof package.
 
 Limitation: the SIGTERM handler is a Python-level one, so a program that
 asks ``signal.getsignal(SIGTERM)`` sees it instead of SIG_DFL; a program
 that installs its own handler replaces it and then saves no profile on
-SIGTERM unless it exits normally (sys.exit in its handler is enough). This file must stay importable on
-its own: it runs as a top-level module, not as part of the pyprof package.
+SIGTERM unless it exits normally (sys.exit in its handler is enough).
 """
 
 import os
@@ -35,7 +35,8 @@ ENV_IMPORT_PATH = "PYPROF_IMPORT_PATH"  # folders needed to import pyprof
 ENV_PYTHONPATH = "PYPROF_PYTHONPATH"  # "=<value>" if PYTHONPATH was set, else ""
 
 RECORDING_FILE = "recording.json"
-ERROR_FILE = "error.txt"
+LOAD_ERROR_FILE = "load-error.txt"  # this Python cannot import pyprof
+ERROR_FILE = "error.txt"  # pyprof loaded but could not start or save
 
 
 def _restore_environment(spool: str) -> dict:
@@ -81,9 +82,9 @@ def _report_sitecustomize_error(exc: BaseException) -> None:
         )
 
 
-def _write_error(spool: str, text: str) -> None:
+def _write_error(spool: str, text: str, name: str = ERROR_FILE) -> None:
     try:
-        with open(os.path.join(spool, ERROR_FILE), "w", encoding="utf-8") as out:
+        with open(os.path.join(spool, name), "w", encoding="utf-8") as out:
             out.write(text)
     except OSError:
         pass
@@ -150,6 +151,7 @@ def _start(spool: str, settings: dict) -> None:
             spool,
             f"{os.path.basename(sys.executable)} (CPython {version}) cannot load "
             f"pyprof: {type(exc).__name__}: {exc}",
+            LOAD_ERROR_FILE,
         )
         return
     try:

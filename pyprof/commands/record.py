@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from typing import List
+from typing import Optional
 from typing import Sequence
 
 import click
@@ -93,10 +94,13 @@ def record(output: str, rate_hz: int, max_frames: int, command: Sequence[str]) -
     spool = tempfile.mkdtemp(prefix="pyprof-")
     try:
         returncode = run_child(argv, child_environment(spool, rate_hz, max_frames))
-        report_and_write(spool, output, command, returncode)
+        wrote = report_and_write(spool, output, command, returncode)
     finally:
         shutil.rmtree(spool, ignore_errors=True)
-    sys.exit(128 - returncode if returncode < 0 else returncode)
+    status = 128 - returncode if returncode < 0 else returncode
+    # A profile that could not be written fails a program that succeeded,
+    # so that `pyprof record ... && pyprof top` stops there.
+    sys.exit(1 if status == 0 and wrote is False else status)
 
 
 def check_output_folder(output: str) -> None:
@@ -251,44 +255,56 @@ def run_child(argv: List[str], env: dict) -> int:
 
 def report_and_write(
     spool: str, output: str, command: Sequence[str], returncode: int
-) -> None:
-    """Write the profile the child left in the spool, or say why there is none."""
+) -> Optional[bool]:
+    """Write the profile the child left in the spool, or say why there is none.
+
+    Returns True when the profile was written, False when pyprof failed to
+    write one it had, None when the program left none (killed, or a Python
+    that could not load pyprof).
+    """
     recording_path = os.path.join(spool, _bootstrap.RECORDING_FILE)
-    error_path = os.path.join(spool, _bootstrap.ERROR_FILE)
     if os.path.exists(recording_path):
-        try:
-            recording = Recording.load(recording_path)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            _say(f"no profile written: the program's recording is unreadable ({exc})")
-            return
-        command_line = " ".join(shlex.quote(part) for part in command)
-        try:
-            Profile(recording, command_line=command_line).write(output)
-        except PyprofError as exc:
-            click.echo(exc.format(), err=True)
-            return
-        _say(summary(output, recording))
-        return
-    if os.path.exists(error_path):
-        with open(error_path, encoding="utf-8", errors="replace") as src:
-            reason = src.read().strip()
-        _say(
-            f"no profile written: {reason}; run the program with the Python "
-            f"pyprof is installed for ({sys.executable})"
-        )
-        return
+        return _write_profile(recording_path, output, command)
+    for name in (_bootstrap.LOAD_ERROR_FILE, _bootstrap.ERROR_FILE):
+        path = os.path.join(spool, name)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8", errors="replace") as src:
+                reason = src.read().strip()
+            if name == _bootstrap.LOAD_ERROR_FILE:
+                reason += (
+                    "; run the program with the Python pyprof is installed "
+                    f"for ({sys.executable})"
+                )
+            _say(f"no profile written: {reason}")
+            return None
     if returncode < 0:
-        killed = _signal_name(-returncode)
         _say(
-            f"no profile written: the program was killed by {killed} before "
-            "pyprof could save its samples"
+            f"no profile written: the program was killed by "
+            f"{_signal_name(-returncode)} before pyprof could save its samples"
         )
-        return
+        return None
     _say(
         "no profile written: the program never started pyprof's sampler "
         "(is it a Python program? python -E, -I and -S skip the start-up "
         "hook pyprof needs)"
     )
+    return None
+
+
+def _write_profile(recording_path: str, output: str, command: Sequence[str]) -> bool:
+    try:
+        recording = Recording.load(recording_path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _say(f"no profile written: the program's recording is unreadable ({exc})")
+        return False
+    command_line = " ".join(shlex.quote(part) for part in command)
+    try:
+        Profile(recording, command_line=command_line).write(output)
+    except PyprofError as exc:
+        click.echo(exc.format(), err=True)
+        return False
+    _say(summary(output, recording))
+    return True
 
 
 def summary(output: str, recording: Recording) -> str:

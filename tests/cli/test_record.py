@@ -126,6 +126,25 @@ class TestPassthrough:
         assert path.exists()
 
 
+def test_profile_that_cannot_be_written_fails_a_successful_run(record, tmp_path):
+    # The program removes the output folder: pyprof checked it at start,
+    # but cannot write there at the end.
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result, path = record(
+        sys.executable,
+        "-c",
+        f"import shutil; shutil.rmtree({str(folder)!r}); print('ran')",
+        output=folder / "p.pb.gz",
+    )
+    assert result.stdout == "ran\n"
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("pyprof: error: ") and "p.pb.gz" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not path.exists()
+
+
 def test_deep_stacks_are_truncated_and_counted(record, load_profile, tmp_path):
     script = tmp_path / "deep.py"
     script.write_text(
