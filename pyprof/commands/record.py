@@ -45,12 +45,8 @@ FORWARDED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 USAGE_HINT = "usage: pyprof record [-o FILE] [--rate HZ] -- python app.py [ARGS...]"
 
 
-@click.command(
-    context_settings={
-        "ignore_unknown_options": True,
-        "allow_interspersed_args": False,
-    }
-)
+# Options end at COMMAND: everything after it belongs to the program.
+@click.command(context_settings={"allow_interspersed_args": False})
 @click.option(
     "-o",
     "--output",

@@ -92,6 +92,22 @@ class TestPassthrough:
         assert int(summary.group(2)) > 0
         assert 0.2 < float(summary.group(4)) < 1.0  # fib.py burns 0.5 s of CPU
 
+    def test_options_after_the_command_belong_to_the_program(
+        self, pyprof_run, tmp_path
+    ):
+        result = pyprof_run(
+            "record",
+            sys.executable,
+            "-c",
+            "import sys; print(sys.argv[1:])",
+            "-o",
+            "--rate",
+            cwd=str(tmp_path),
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "['-o', '--rate']\n"
+        assert (tmp_path / "profile.pb.gz").exists()  # the default -o
+
     def test_run_a_package_with_dash_m(self, record, targets):
         env = dict(os.environ, PYTHONPATH=str(targets))
         result, path = record(sys.executable, "-m", "demo_pkg", "x", env=env)
@@ -315,6 +331,12 @@ class TestBadInput:
             "record", "--max-frames", "2", "--", *command, cwd=str(tmp_path)
         )
         self.check_error(result, 2, "out of range", tmp_path)
+
+    def test_unknown_option_is_2(self, pyprof_run, tmp_path):
+        result = pyprof_run("record", "--rat", "5", "--", sys.executable, "-c", "1")
+        assert result.returncode == 2
+        assert "No such option" in result.stderr
+        assert not (tmp_path / "profile.pb.gz").exists()
 
     @pytest.mark.parametrize("rate", ["0", "10001", "-5"])
     def test_rate_out_of_range_is_2(self, record, tmp_path, rate):
