@@ -4,24 +4,24 @@ Sits between pyprof.pprof (bytes to a Profile message) and pyprof.report
 (graph to text). The steps and their order are those of `go tool pprof`
 1.19, so that every number and every row order matches it:
 
-1. prepare(): what Go does to every input profile before any report --
-   resolve string indices, add a placeholder mapping when there is none,
-   merge (drop zero samples, fold duplicates), simplify C++-looking names
-   (which turns `<module>` into an empty name, exactly as pprof does), and
-   cut frames named by drop_frames.
-2. select_sample() and total(): the value column shown and the report total.
+1. prepare() / prepare_many(): what Go does to every input before any
+   report -- resolve string indices, add a placeholder mapping when there
+   is none, merge (several files and -base profiles included; zero samples
+   dropped, duplicates folded), simplify C++-looking names (which turns
+   `<module>` into an empty name, exactly as pprof does), and cut frames
+   named by drop_frames.
+2. select(): the value column shown, the report total, and the filters
+   (focus, ignore, hide, show, show_from, tagfocus, tagignore, tagshow,
+   taghide) applied to a copy of the samples.
 3. build_trimmed_graph(): aggregate locations to the requested granularity,
-   accumulate flat and cum per node, then drop nodes below nodefraction of
-   the total and keep the nodecount largest.
-
-Limitation: the filters (focus, ignore, hide, show, tagfocus...) and -mean
-are not implemented yet; GraphOptions has the place for them, and every
-step above is where pprof applies them.
+   accumulate flat and cum per node (and -mean's divisors), then drop nodes
+   below nodefraction of the total and keep the nodecount largest.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from typing import Dict
@@ -61,6 +61,17 @@ class Mapping:
     offset: int
     file: str
     build_id: str
+    has_functions: bool = False
+    has_filenames: bool = False
+    has_line_numbers: bool = False
+    has_inline_frames: bool = False
+
+    def merge_key(self) -> tuple:
+        """What makes two mappings one when pprof merges profiles: size
+        (rounded up to 4 KiB), offset, and build id, else file name."""
+        size = self.limit - self.start
+        size = (size + 0xFFF) // 0x1000 * 0x1000
+        return (size, self.offset, self.build_id or self.file)
 
 
 @dataclasses.dataclass
@@ -96,6 +107,10 @@ class Prepared:
     time_nanos: int
     duration_nanos: int
     notes: List[str]  # informational lines pprof prints on stderr
+    period_type: Tuple[str, str] = ("", "")
+    period: int = 0
+    drop_frames: str = ""
+    keep_frames: str = ""
 
 
 def prepare(proto: profile_pb2.Profile) -> Prepared:
@@ -103,10 +118,48 @@ def prepare(proto: profile_pb2.Profile) -> Prepared:
 
     The message must have passed pyprof.pprof.load's checks.
     """
+    return _finish(resolve(proto))
+
+
+def prepare_many(
+    sources: Sequence[profile_pb2.Profile],
+    bases: Sequence[profile_pb2.Profile] = (),
+    *,
+    diff_base: bool = False,
+    normalize: bool = False,
+) -> Prepared:
+    """Several profiles merged as `go tool pprof a b -base c` merges them.
+
+    The sources are merged into one profile, the bases into another; with
+    bases, the source is first scaled to the base's totals (normalize),
+    the base's samples are tagged pprof::base=true (diff_base) and negated,
+    and both are merged. Samples that cancel out disappear.
+
+    Raises:
+        GraphError: the profiles have different sample types.
+    """
+    p = _combine([resolve(s) for s in sources])
+    if bases:
+        base = _combine([resolve(b) for b in bases])
+        _check_compatible(p, base)
+        if diff_base:
+            for s in base.samples:
+                s.labels["pprof::base"] = ["true"]
+        if normalize:
+            _normalize(p, base)
+        _scale(base, [-1.0] * len(base.sample_types))
+        p = _combine([p, base])
+    return _finish(p)
+
+
+def resolve(proto: profile_pb2.Profile) -> Prepared:
+    """A Profile message with its string indices and ids resolved, before
+    any of pprof's normalization."""
     strings = proto.string_table
     mappings = [
         Mapping(m.id, m.memory_start, m.memory_limit, m.file_offset,
-                strings[m.filename], strings[m.build_id])
+                strings[m.filename], strings[m.build_id], m.has_functions,
+                m.has_filenames, m.has_line_numbers, m.has_inline_frames)
         for m in proto.mapping
     ]
     notes = []
@@ -137,7 +190,7 @@ def prepare(proto: profile_pb2.Profile) -> Prepared:
     samples = [
         _resolve_sample(s, strings, by_location_id) for s in proto.sample
     ]
-    prepared = Prepared(
+    return Prepared(
         sample_types=[(strings[t.type], strings[t.unit]) for t in proto.sample_type],
         default_sample_type=strings[proto.default_sample_type],
         samples=samples,
@@ -147,14 +200,89 @@ def prepare(proto: profile_pb2.Profile) -> Prepared:
         time_nanos=proto.time_nanos,
         duration_nanos=proto.duration_nanos,
         notes=notes,
+        period_type=(strings[proto.period_type.type], strings[proto.period_type.unit]),
+        period=proto.period,
+        drop_frames=strings[proto.drop_frames],
+        keep_frames=strings[proto.keep_frames],
     )
+
+
+def _finish(prepared: Prepared) -> Prepared:
+    """Merge, simplify names and cut drop_frames, in pprof's order."""
     merge(prepared)
     for fn in {id(f): f for loc in prepared.locations for f, _ in loc.lines}.values():
         _simplify_name(fn)
-    drop, keep = strings[proto.drop_frames], strings[proto.keep_frames]
-    if drop:
-        _prune(prepared, drop, keep)
+    if prepared.drop_frames:
+        _prune(prepared, prepared.drop_frames, prepared.keep_frames)
     return prepared
+
+
+def _combine(profiles: List[Prepared]) -> Prepared:
+    """The header pprof gives merged profiles, with every sample of each.
+
+    Earliest start time, summed durations, largest period, comments once
+    each; types, drop_frames and the first mapping from the first profile.
+    The samples are merged later (merge()).
+    """
+    first = profiles[0]
+    if len(profiles) == 1:
+        return first
+    for other in profiles[1:]:
+        _check_compatible(first, other)
+    comments: List[str] = []
+    for prof in profiles:
+        comments += [c for c in prof.comments if c not in comments]
+    times = [prof.time_nanos for prof in profiles if prof.time_nanos]
+    return dataclasses.replace(
+        first,
+        samples=[s for prof in profiles for s in prof.samples],
+        locations=[loc for prof in profiles for loc in prof.locations],
+        mappings=[m for prof in profiles for m in prof.mappings],
+        comments=comments,
+        time_nanos=min(times) if times else 0,
+        duration_nanos=sum(prof.duration_nanos for prof in profiles),
+        period=max(prof.period for prof in profiles),
+        notes=sorted({n for prof in profiles for n in prof.notes}),
+    )
+
+
+def _check_compatible(a: Prepared, b: Prepared) -> None:
+    if a.sample_types != b.sample_types or a.period_type != b.period_type:
+        def describe(p):
+            return " ".join(f"{t}/{u}" for t, u in p.sample_types)
+        raise GraphError(
+            f"incompatible profiles: sample types [{describe(a)}] and "
+            f"[{describe(b)}]"
+        )
+
+
+def _normalize(p: Prepared, base: Prepared) -> None:
+    """Scale p's values so that each column sums to the base's sum."""
+    width = len(p.sample_types)
+    base_sums = [sum(s.values[i] for s in base.samples) for i in range(width)]
+    sums = [sum(s.values[i] for s in p.samples) for i in range(width)]
+    _scale(p, [b / v if v else 0.0 for b, v in zip(base_sums, sums)])
+
+
+def _scale(p: Prepared, ratios: List[float]) -> None:
+    """Multiply column i by ratios[i], rounding half away from zero as Go's
+    math.Round; samples left with only zeros in scaled columns go."""
+    if all(r == 1 for r in ratios):
+        return
+    kept = []
+    for s in p.samples:
+        keep = False
+        for i, r in enumerate(ratios):
+            if r != 1:
+                s.values[i] = _round_half_away(s.values[i] * r)
+                keep = keep or s.values[i] != 0
+        if keep:
+            kept.append(s)
+    p.samples = kept
+
+
+def _round_half_away(x: float) -> int:
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
 
 
 def _resolve_sample(s, strings, by_location_id) -> Sample:
@@ -188,20 +316,29 @@ def merge(p: Prepared) -> None:
     binary). The numbers of every view are unchanged; -raw and -traces show
     the merged form.
 
-    Limitation: mappings are told apart by id only, where Go also merges two
-    mappings of the same file at the same offset.
+    Several profiles are merged the same way once their samples are put
+    together (prepare_many).
     """
     functions: Dict[Tuple[str, str, str, int], Function] = {}
     locations: Dict[tuple, Location] = {}
-    by_old_location: Dict[int, Location] = {}
-    mappings: Dict[int, Mapping] = {}
+    by_old_location: Dict[int, Location] = {}  # by id() of the old object
+    mappings: Dict[int, Mapping] = {}  # by id() of the old object
     merged: Dict[tuple, Sample] = {}
+
+    # Mappings are one when their merge keys are equal (profiles of the same
+    # binary); locations move with their mapping's start address.
+    mapping_keys: Dict[tuple, Mapping] = {}
 
     def map_mapping(m: Optional[Mapping]) -> Optional[Mapping]:
         if m is None:
             return None
         if id(m) not in mappings:
-            mappings[id(m)] = dataclasses.replace(m, id=len(mappings) + 1)
+            key = m.merge_key()
+            same = mapping_keys.get(key)
+            if same is None:
+                same = dataclasses.replace(m, id=len(mapping_keys) + 1)
+                mapping_keys[key] = same
+            mappings[id(m)] = same
         return mappings[id(m)]
 
     def map_function(f: Function) -> Function:
@@ -211,23 +348,26 @@ def merge(p: Prepared) -> None:
         return functions[key]
 
     def map_location(loc: Location) -> Location:
-        done = by_old_location.get(loc.id)
+        done = by_old_location.get(id(loc))
         if done is not None:
             return done
         mapping = map_mapping(loc.mapping)
+        address = loc.address
+        if mapping is not None and loc.mapping is not None:
+            address += mapping.start - loc.mapping.start
         lines = [(map_function(f), line) for f, line in loc.lines]
         key = (
-            loc.address - (mapping.start if mapping else 0),
+            address - (mapping.start if mapping else 0),
             mapping.id if mapping else 0,
             tuple((f.id, line) for f, line in lines),
             loc.is_folded,
         )
         found = locations.get(key)
         if found is None:
-            found = Location(len(locations) + 1, mapping, loc.address, lines,
+            found = Location(len(locations) + 1, mapping, address, lines,
                              loc.is_folded)
             locations[key] = found
-        by_old_location[loc.id] = found
+        by_old_location[id(loc)] = found
         return found
 
     if p.mappings:
@@ -256,7 +396,7 @@ def merge(p: Prepared) -> None:
         samples.append(copy)
     p.samples = samples
     p.locations = list(locations.values())
-    p.mappings = list(mappings.values())
+    p.mappings = list(mapping_keys.values())
     if not all(any(s.values) for s in samples):
         # Values that summed to zero: Go merges once more to drop them.
         merge(p)
@@ -410,7 +550,314 @@ def select_sample(p: Prepared, sample_index: str = "") -> int:
 
 def total(p: Prepared, index: int) -> int:
     """Sum of |value| over all samples: the 100% of every percentage."""
-    return sum(abs(s.values[index]) for s in p.samples)
+    return report_total(p, index)
+
+
+def report_total(p: Prepared, index: int, mean: bool = False) -> int:
+    """The 100% of every percentage: Σ|value|, as pprof computes it.
+
+    When samples carry pprof::base=true (-diff_base) only they count; with
+    mean, the sum is divided by the sum of the first column.
+    """
+    grand = divisor = base = base_divisor = 0
+    for s in p.samples:
+        v = abs(s.values[index])
+        d = s.values[0] if mean else 0
+        grand += v
+        divisor += d
+        if "true" in s.labels.get("pprof::base", ()):
+            base += v
+            base_divisor += d
+    if base > 0:
+        grand, divisor = base, base_divisor
+    return go_div(grand, divisor) if divisor else grand
+
+
+def go_div(a: int, b: int) -> int:
+    """Integer division truncated toward zero, as Go's a / b."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+# ---------------------------------------------------------------------------
+# Filters: which samples, frames and labels a report keeps.
+
+# The filter options in the order pprof lists them under "Active filters:".
+FILTER_NAMES = ("focus", "ignore", "hide", "show", "show_from", "tagfocus",
+                "tagignore", "tagshow", "taghide")
+
+
+def active_filters(opts: "GraphOptions") -> List[str]:
+    """The "name=value" lines pprof prints under "Active filters:"."""
+    return [f"{name}={getattr(opts, name)}" for name in FILTER_NAMES
+            if getattr(opts, name)]
+
+
+def _compile(option: str, value: str) -> Optional["re.Pattern"]:
+    """Go's unanchored regexp for a filter option, or None when unset.
+
+    Limitation: the expressions are Go RE2 syntax, compiled with Python's
+    re; constructs the two read differently may match differently.
+    """
+    if not value:
+        return None
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise GraphError(f"parsing {option} regexp: {exc}") from None
+
+
+def num_label_units(p: Prepared) -> Dict[str, str]:
+    """The unit of each numeric label key: the first one given, else
+    bytes for "request" and "alignment", else the key itself."""
+    units: Dict[str, str] = {}
+    keys: Set[str] = set()
+    for s in p.samples:
+        for key in s.num_labels:
+            keys.add(key)
+            for unit in s.num_units.get(key, ()):
+                if unit and key not in units:
+                    units[key] = unit
+    for key in keys:
+        if not units.get(key):
+            units[key] = "bytes" if key in ("request", "alignment") else key
+    return units
+
+
+_RANGE_PART = re.compile(r"([+-]?[0-9]+)([A-Za-z]+)?")
+
+
+def _tag_range(text: str):
+    """pprof's numeric tag ranges ("32kb", ":64kb", "4mb:", "1kb:2mb") as a
+    test on (value, unit), or None when text is not a range."""
+    from pyprof.report import measure
+
+    parts = list(_RANGE_PART.finditer(text))[:2]
+    if not parts:
+        return None
+    low, unit = measure.scale(int(parts[0].group(1)), parts[0].group(2) or "",
+                              parts[0].group(2) or "")
+
+    def scaled(v: int, u: str):
+        value, got = measure.scale(v, u, unit)
+        return value if got == unit else None
+
+    whole = parts[0].group(0)
+    if len(parts) == 1:
+        if text == whole:
+            return lambda v, u: scaled(v, u) == low
+        if text == whole + ":":
+            return lambda v, u: (x := scaled(v, u)) is not None and x >= low
+        if text == ":" + whole:
+            return lambda v, u: (x := scaled(v, u)) is not None and x <= low
+        return None
+    if text != whole + ":" + parts[1].group(0):
+        return None
+    high, unit2 = measure.scale(int(parts[1].group(1)), parts[1].group(2) or "", unit)
+    if unit2 != unit:
+        return None
+    return lambda v, u: (x := scaled(v, u)) is not None and low <= x <= high
+
+
+def _tag_filter(option: str, value: str, units: Dict[str, str],
+                notes: List[str]):
+    """A test on a sample for -tagfocus/-tagignore, or None when unset.
+
+    "key=value" looks at one label key; value is a numeric range or
+    comma-separated regexps. Without a key, a range matches any numeric
+    label and every regexp must match some "key:value" of the sample.
+    """
+    if not value:
+        return None
+    want_key = ""
+    if "=" in value:
+        want_key, value = value.split("=", 1)
+    in_range = _tag_range(value)
+    if in_range is not None:
+        notes.append(f"{option}:Interpreted '{value}' as range, not regexp")
+
+        def any_in_range(key, values):
+            return any(in_range(v, units.get(key, "")) for v in values)
+
+        if not want_key:
+            return lambda s: any(any_in_range(k, vs) for k, vs in s.num_labels.items())
+        return lambda s: want_key in s.num_labels and any_in_range(
+            want_key, s.num_labels[want_key])
+    patterns = []
+    for part in value.split(","):
+        try:
+            patterns.append(re.compile(part))
+        except re.error as exc:
+            raise GraphError(f"parsing {option} regexp: {exc}") from None
+    if not want_key:
+        return lambda s: all(
+            any(rx.search(f"{k}:{v}") for k, vs in s.labels.items() for v in vs)
+            for rx in patterns
+        )
+    return lambda s: any(
+        rx.search(v) for rx in patterns for v in s.labels.get(want_key, ())
+    )
+
+
+def _line_matches(rx, fn: Function) -> bool:
+    return bool(rx.search(fn.name) or rx.search(fn.filename))
+
+
+def _mapping_matches(rx, loc: Location) -> bool:
+    return loc.mapping is not None and bool(rx.search(loc.mapping.file))
+
+
+def apply_filters(p: Prepared, opts: "GraphOptions") -> Tuple[Prepared, List[str]]:
+    """The profile a report shows after focus, ignore, hide, show, show_from,
+    tagfocus, tagignore, tagshow and taghide, and pprof's stderr notes.
+
+    As in Go 1.19, samples with an empty stack never survive (they still
+    count in a total taken before filtering). p itself is not changed.
+
+    Raises:
+        GraphError: a bad regexp, naming the option.
+    """
+    notes: List[str] = []
+    focus = _compile("focus", opts.focus)
+    ignore = _compile("ignore", opts.ignore)
+    hide = _compile("hide", opts.hide)
+    show = _compile("show", opts.show)
+    show_from = _compile("show_from", opts.show_from)
+    units = num_label_units(p)
+    tagfocus = _tag_filter("tagfocus", opts.tagfocus, units, notes)
+    tagignore = _tag_filter("tagignore", opts.tagignore, units, notes)
+    tagshow = _compile("tagshow", opts.tagshow)
+    taghide = _compile("taghide", opts.taghide)
+
+    # Per location: focused (True), ignored (False) or neither; new lines.
+    verdict: Dict[int, bool] = {}
+    hidden: Set[int] = set()
+    replaced: Dict[int, Location] = {}
+    matched = dict.fromkeys(("Focus", "Ignore", "Hide", "Show", "ShowFrom"), False)
+    for loc in p.locations:
+        lines = loc.lines
+        if ignore and _location_matches(ignore, loc):
+            matched["Ignore"] = True
+            verdict[loc.id] = False
+        elif focus is None or _location_matches(focus, loc):
+            matched["Focus"] = True
+            verdict[loc.id] = True
+        if hide and _location_matches(hide, loc):
+            matched["Hide"] = True
+            lines = [] if _mapping_matches(hide, loc) else [
+                ln for ln in lines if not _line_matches(hide, ln[0])]
+            if not lines:
+                hidden.add(loc.id)
+        if show:
+            if not _mapping_matches(show, loc):
+                lines = [ln for ln in lines if _line_matches(show, ln[0])]
+            if lines:
+                matched["Show"] = True
+            else:
+                hidden.add(loc.id)
+        if lines is not loc.lines:
+            replaced[loc.id] = dataclasses.replace(loc, lines=lines)
+
+    samples = []
+    for s in p.samples:
+        focused = False
+        for loc in s.locations:
+            v = verdict.get(loc.id)
+            if v is False:
+                break
+            focused = focused or v is True
+        else:
+            if not focused:
+                continue
+            stack = [replaced.get(loc.id, loc) for loc in s.locations
+                     if loc.id not in hidden]
+            if stack:
+                samples.append(dataclasses.replace(s, locations=stack))
+
+    if show_from:
+        samples, found = _show_from(samples, replaced, p.locations, show_from)
+        matched["ShowFrom"] = found
+
+    tag_matched = {"TagFocus": False, "TagIgnore": False}
+    if tagfocus or tagignore:
+        kept = []
+        for s in samples:
+            focused = tagfocus(s) if tagfocus else True
+            ignored = tagignore(s) if tagignore else False
+            tag_matched["TagFocus"] |= focused
+            tag_matched["TagIgnore"] |= ignored
+            if focused and not ignored:
+                kept.append(s)
+        samples = kept
+
+    label_matched = {"TagShow": False, "TagHide": False}
+    if tagshow or taghide:
+        samples = [_filter_label_keys(s, tagshow, taghide, label_matched)
+                   for s in samples]
+
+    for name, rx in (("Focus", focus), ("Ignore", ignore), ("Hide", hide),
+                     ("Show", show), ("ShowFrom", show_from)):
+        if rx is not None and not matched[name]:
+            notes.append(f"{name} expression matched no samples")
+    for name, test in (("TagFocus", tagfocus), ("TagIgnore", tagignore)):
+        if test is not None and not tag_matched[name]:
+            notes.append(f"{name} expression matched no samples")
+    for name, rx in (("TagShow", tagshow), ("TagHide", taghide)):
+        if rx is not None and not label_matched[name]:
+            notes.append(f"{name} expression matched no samples")
+
+    locations = [replaced.get(loc.id, loc) for loc in p.locations]
+    return dataclasses.replace(p, samples=samples, locations=locations), notes
+
+
+def _location_matches(rx, loc: Location) -> bool:
+    return any(_line_matches(rx, fn) for fn, _ in loc.lines) or _mapping_matches(
+        rx, loc)
+
+
+def _show_from(samples, replaced, locations, rx):
+    """Cut each stack above (rootward of) its outermost frame that matches;
+    within that location keep the lines up to the outermost match."""
+    marked: Set[int] = set()
+    for original in locations:
+        loc = replaced.get(original.id, original)
+        if _mapping_matches(rx, loc):
+            marked.add(loc.id)
+            continue
+        for i in range(len(loc.lines) - 1, -1, -1):
+            if _line_matches(rx, loc.lines[i][0]):
+                marked.add(loc.id)
+                if i != len(loc.lines) - 1:
+                    replaced[loc.id] = dataclasses.replace(loc, lines=loc.lines[: i + 1])
+                break
+    kept = []
+    for s in samples:
+        for i in range(len(s.locations) - 1, -1, -1):
+            if s.locations[i].id in marked:
+                stack = [replaced.get(loc.id, loc) for loc in s.locations[: i + 1]]
+                kept.append(dataclasses.replace(s, locations=stack))
+                break
+    return kept, bool(marked)
+
+
+def _filter_label_keys(s: Sample, show, hide, matched) -> Sample:
+    """s without the label keys tagshow does not match or taghide matches."""
+    removed: Set[str] = set()
+    for key in list(s.labels) + list(s.num_labels):
+        shown = show is None or bool(show.search(key))
+        hidden = hide is not None and bool(hide.search(key))
+        matched["TagShow"] |= shown
+        matched["TagHide"] |= hidden
+        if not shown or hidden:
+            removed.add(key)
+    if not removed:
+        return s
+    return dataclasses.replace(
+        s,
+        labels={k: v for k, v in s.labels.items() if k not in removed},
+        num_labels={k: v for k, v in s.num_labels.items() if k not in removed},
+        num_units={k: v for k, v in s.num_units.items() if k not in removed},
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -422,16 +869,30 @@ NodeKey = Tuple[str, str, int, str, int, int, str]
 
 
 class Node:
-    __slots__ = ("key", "flat", "cum", "in_edges", "out_edges", "_name")
+    __slots__ = ("key", "flat", "cum", "flat_div", "cum_div", "in_edges",
+                 "out_edges", "_name")
 
     def __init__(self, key: NodeKey) -> None:
         self.key = key
+        # Raw sums (what sorting and trimming use) and, with -mean, the sums
+        # of the first column that divide them for display.
         self.flat = 0
         self.cum = 0
+        self.flat_div = 0
+        self.cum_div = 0
         # caller node -> [weight, inline]; out_edges: callee node -> same list
         self.in_edges: Dict["Node", list] = {}
         self.out_edges: Dict["Node", list] = {}
         self._name: Optional[str] = None
+
+    @property
+    def flat_value(self) -> int:
+        """flat as shown: divided by its -mean divisor when there is one."""
+        return go_div(self.flat, self.flat_div) if self.flat_div else self.flat
+
+    @property
+    def cum_value(self) -> int:
+        return go_div(self.cum, self.cum_div) if self.cum_div else self.cum
 
     @property
     def name(self) -> str:
@@ -486,6 +947,21 @@ class GraphOptions:
     nodefraction: float = 0.005
     edgefraction: float = 0.001
     drop_negative: bool = False
+    # Filters (see apply_filters), with pprof's option names.
+    focus: str = ""
+    ignore: str = ""
+    hide: str = ""
+    show: str = ""
+    show_from: str = ""
+    tagfocus: str = ""
+    tagignore: str = ""
+    tagshow: str = ""
+    taghide: str = ""
+    relative_percentages: bool = False  # total taken after the filters
+    mean: bool = False  # values divided by the first column (mean_<type>)
+    unit: str = "minimum"  # output unit: minimum, auto, or a unit name
+    trim_path: str = ""  # colon-separated prefixes cut from file names
+    source_path: str = ""  # colon-separated folders (-list, path heuristic)
 
 
 @dataclasses.dataclass
@@ -496,18 +972,37 @@ class TrimmedGraph:
     orig_count: int  # nodes left after the nodefraction cut
     dropped_nodes: int  # nodes removed by the nodefraction cut
     dropped_edges: int
+    notes: List[str] = dataclasses.field(default_factory=list)  # for stderr
+    filters: List[str] = dataclasses.field(default_factory=list)  # "focus=..."
+
+
+@dataclasses.dataclass
+class Selection:
+    """The samples a report shows, their value column and the report total."""
+
+    profile: Prepared  # after the filters
+    index: int
+    total: int
+    notes: List[str]  # pprof's stderr notes about the filters
+
+
+def select(p: Prepared, opts: "GraphOptions") -> Selection:
+    """Choose the column, take the total and apply the filters, in pprof's
+    order (the total before filtering unless relative_percentages)."""
+    index = select_sample(p, opts.sample_index)
+    filtered, notes = apply_filters(p, opts)
+    counted = filtered if opts.relative_percentages else p
+    return Selection(filtered, index, report_total(counted, index, opts.mean), notes)
 
 
 def build_trimmed_graph(p: Prepared, opts: GraphOptions) -> TrimmedGraph:
     """pprof's graph for the text views: built, cut, limited, sorted."""
     if opts.granularity not in GRANULARITIES:
         raise GraphError(f"unexpected granularity {opts.granularity}")
-    index = select_sample(p, opts.sample_index)
-    report_total = total(p, index)
+    sel = select(p, opts)
+    index, full_total, p = sel.index, sel.total, sel.profile
     keys = _location_keys(p, opts)
-    weighted = [
-        (s.locations, s.values[index]) for s in p.samples if s.values[index] != 0
-    ]
+    weighted = _weighted(p, index, opts.mean)
 
     nodes = _build(weighted, keys, None, opts.drop_negative)
     flat_sum = sum(n.flat for n in nodes)
@@ -529,13 +1024,39 @@ def build_trimmed_graph(p: Prepared, opts: GraphOptions) -> TrimmedGraph:
         _sort(nodes, opts.cum_sort)
 
     dropped_edges = _trim_edges(nodes, edge_cutoff)
-    return TrimmedGraph(nodes, index, report_total, orig_count, dropped_nodes,
-                        dropped_edges)
+    return TrimmedGraph(nodes, index, full_total, orig_count, dropped_nodes,
+                        dropped_edges, sel.notes, active_filters(opts))
 
 
-def _location_keys(p: Prepared, opts: GraphOptions) -> Dict[int, List[NodeKey]]:
+def build_graph(p: Prepared, opts: GraphOptions, index: int,
+                obj_names: bool = False) -> List[Node]:
+    """Every node of an already filtered profile, untrimmed and unsorted,
+    in the order pprof creates them (for -list)."""
+    keys = _location_keys(p, opts, obj_names)
+    return _build(_weighted(p, index, opts.mean), keys, None, opts.drop_negative)
+
+
+def _weighted(p: Prepared, index: int, mean: bool):
+    """(stack, value, divisor) of every sample that contributes."""
+    out = []
+    for s in p.samples:
+        w = s.values[index]
+        d = s.values[0] if mean else 0
+        if w or d:
+            out.append((s.locations, w, d))
+    return out
+
+
+def _location_keys(
+    p: Prepared, opts: GraphOptions, obj_names: bool = False, trim: bool = True
+) -> Dict[int, List[NodeKey]]:
     """Each location's node keys, one per line (outermost last), after
-    dropping what the granularity does not keep."""
+    dropping what the granularity does not keep.
+
+    obj_names keeps start line and binary in every key, as pprof does for
+    -list and -raw; trim applies -trim_path and -source_path to file names,
+    as every graph view does (-traces does not).
+    """
     g = opts.granularity
     keep_inlines = not opts.noinlines
     if g == "addresses" and keep_inlines:
@@ -558,9 +1079,14 @@ def _location_keys(p: Prepared, opts: GraphOptions) -> Dict[int, List[NodeKey]]:
         loc_keys = []
         for fn, line in lines:
             name = fn.name if use_name else ""
-            file = _clean_path(fn.filename) if use_file and fn.filename else ""
+            file = ""
+            if use_file and fn.filename:
+                filename = fn.filename
+                if trim:
+                    filename = trim_path(filename, opts.trim_path, opts.source_path)
+                file = _clean_path(filename)
             lineno = line if use_line else 0
-            if name:
+            if name and not obj_names:
                 loc_keys.append((name, "", address, file, 0, lineno, ""))
             else:
                 # Unnamed functions stay apart by start line and binary.
@@ -569,6 +1095,34 @@ def _location_keys(p: Prepared, opts: GraphOptions) -> Dict[int, List[NodeKey]]:
                 )
         keys[loc.id] = loc_keys
     return keys
+
+
+def trim_path(path: str, trim: str, source_path: str) -> str:
+    """A file name as pprof shows it: with no -trim_path, everything up to
+    "/<last folder of a -source_path entry>/" goes; then the first matching
+    -trim_path prefix (or /proc/self/cwd/) is cut."""
+    if not trim:
+        for folder in filter(None, source_path.split(":")):
+            want = "/" + _base_name(folder) + "/"
+            found = path.find(want)
+            if found != -1:
+                return path[found + len(want):]
+    prefixes = (trim.split(":") if trim else []) + ["/proc/self/cwd/./",
+                                                    "/proc/self/cwd/"]
+    for prefix in prefixes:
+        if not prefix.endswith("/"):
+            prefix += "/"
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path
+
+
+def _base_name(path: str) -> str:
+    """Go's filepath.Base."""
+    stripped = path.rstrip("/")
+    if not stripped:
+        return "/" if path else "."
+    return stripped.rsplit("/", 1)[-1]
 
 
 def _clean_path(path: str) -> str:
@@ -592,7 +1146,7 @@ def _clean_path(path: str) -> str:
 
 
 def _build(
-    weighted: Sequence[Tuple[List[Location], int]],
+    weighted: Sequence[Tuple[List[Location], int, int]],
     keys: Dict[int, List[NodeKey]],
     kept: Optional[Set[NodeKey]],
     drop_negative: bool,
@@ -612,7 +1166,7 @@ def _build(
             row.append(node)
         loc_nodes[loc_id] = row
 
-    for locations, w in weighted:
+    for locations, w, dw in weighted:
         seen_nodes: Set[Node] = set()
         seen_edges: Set[Tuple[Node, Node]] = set()
         parent: Optional[Node] = None
@@ -628,6 +1182,7 @@ def _build(
                 if node not in seen_nodes:
                     seen_nodes.add(node)
                     node.cum += w
+                    node.cum_div += dw
                 if parent is not None and node is not parent:
                     pair = (node, parent)
                     if pair not in seen_edges:
@@ -637,6 +1192,7 @@ def _build(
                 residual = False
         if parent is not None and not residual:
             parent.flat += w
+            parent.flat_div += dw
 
     nodes = []
     for node in by_key.values():

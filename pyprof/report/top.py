@@ -74,8 +74,11 @@ def top_report(
     """
     g = graph.build_trimmed_graph(prepared, opts)
     sample_type, sample_unit = prepared.sample_types[g.index]
-    fmt = _Formatter(sample_unit)
-    _select_output_unit(fmt, g)
+    if opts.mean:
+        sample_type = "mean_" + sample_type
+    fmt = _Formatter(sample_unit, opts.unit)
+    if opts.unit == "minimum":
+        _select_output_unit(fmt, g)
 
     header = []
     if not compact_labels:
@@ -85,16 +88,17 @@ def top_report(
     rows = []
     running = 0
     for n in g.nodes:
-        running += n.flat
+        flat, cum = n.flat_value, n.cum_value
+        running += flat
         rows.append(
             TopRow(
-                flat=n.flat,
-                cum=n.cum,
-                flat_text=fmt(n.flat),
-                flat_pct=measure.percentage(n.flat, g.total),
+                flat=flat,
+                cum=cum,
+                flat_text=fmt(flat),
+                flat_pct=measure.percentage(flat, g.total),
                 sum_pct=measure.percentage(running, g.total),
-                cum_text=fmt(n.cum),
-                cum_pct=measure.percentage(n.cum, g.total),
+                cum_text=fmt(cum),
+                cum_pct=measure.percentage(cum, g.total),
                 name=n.name,
                 inline=n.inline_label,
             )
@@ -109,7 +113,7 @@ def _select_output_unit(fmt: _Formatter, g: graph.TrimmedGraph) -> None:
         return
     smallest = 0
     for n in g.nodes:
-        v = abs(n.flat) or abs(n.cum)
+        v = abs(n.flat_value) or abs(n.cum_value)
         if v and (smallest == 0 or v < smallest):
             smallest = v
     largest = g.total
@@ -158,12 +162,17 @@ def _base(path: str) -> str:
 
 
 def graph_labels(g: graph.TrimmedGraph, opts: graph.GraphOptions, fmt) -> List[str]:
-    """The "Showing nodes...", "Dropped..." and "Showing top..." lines."""
-    flat_sum = sum(n.flat for n in g.nodes)
-    lines = [
+    """The "Active filters", "Showing nodes...", "Dropped..." and "Showing
+    top..." lines."""
+    flat_sum = sum(n.flat_value for n in g.nodes)
+    lines = []
+    if g.filters:
+        lines.append("Active filters:")
+        lines += ["   " + (f[:80] + "…" if len(f) > 80 else f) for f in g.filters]
+    lines.append(
         "Showing nodes accounting for %s, %s of %s total"
         % (fmt(flat_sum), measure.percentage(flat_sum, g.total).strip(), fmt(g.total))
-    ]
+    )
     if g.total != 0:
         if g.dropped_nodes > 0:
             cutoff = fmt(abs(int(g.total * opts.nodefraction)))
