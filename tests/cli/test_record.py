@@ -333,7 +333,9 @@ class TestBadInput:
         self.check_error(result, 2, "out of range", tmp_path)
 
     def test_unknown_option_is_2(self, pyprof_run, tmp_path):
-        result = pyprof_run("record", "--rat", "5", "--", sys.executable, "-c", "1")
+        result = pyprof_run(
+            "record", "--rat", "5", "--", sys.executable, "-c", "1", cwd=str(tmp_path)
+        )
         assert result.returncode == 2
         assert "No such option" in result.stderr
         assert not (tmp_path / "profile.pb.gz").exists()
