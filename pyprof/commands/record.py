@@ -318,7 +318,7 @@ def summary(output: str, recording: Recording) -> str:
         parts.append(f"{truncated} truncated")
     text = ", ".join(parts)
     if recording.warnings:
-        text += " (" + "; ".join(recording.warnings) + ")"
+        text += "; " + "; ".join(recording.warnings)
     return text
 
 

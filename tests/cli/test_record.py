@@ -84,7 +84,7 @@ class TestPassthrough:
         # The sampler may add a note on the effective rate of a busy machine.
         summary = re.fullmatch(
             r"pyprof: wrote (.+): (\d+) samples, ([\d.]+)s, ([\d.]+)s CPU"
-            r"(, \d+ dropped)?(, \d+ truncated)?( \(.+\))?",
+            r"(, \d+ dropped)?(, \d+ truncated)?(; .+)?",
             lines[0],
         )
         assert summary, lines[0]
