@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from typing import Any
 from typing import Dict
@@ -118,7 +119,11 @@ class Recording:
 
     @classmethod
     def load(cls, path: str) -> "Recording":
-        """Read what ``save`` wrote; ProfileError-free: caller handles OSError."""
+        """Read what ``save`` wrote.
+
+        Raises OSError when unreadable, ValueError for bad JSON or another
+        format version, KeyError or TypeError when fields are missing.
+        """
         with open(path, encoding="utf-8") as src:
             data = json.load(src)
         if data.get("format") != SPOOL_FORMAT:
@@ -261,15 +266,13 @@ class Session:
             start_ns=self._start_ns,
             duration_ns=duration_ns,
             stats=sampler.stats,
-            warnings=getattr(sampler, "warnings", ()),
+            warnings=sampler.warnings,
             main_file=main_file,
         )
 
 
 def main_file_of(argv: Optional[Sequence[str]] = None) -> str:
     """The program's file for the profile's mapping: the script, else Python."""
-    import sys
-
     argv = sys.argv if argv is None else argv
     if argv and argv[0] and argv[0] not in ("-c", "-m") and os.path.isfile(argv[0]):
         return os.path.abspath(argv[0])
