@@ -41,12 +41,14 @@ from typing import Dict, List, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import report  # noqa: E402
-from runner import BenchError  # noqa: E402
-from runner import Config  # noqa: E402
-from runner import Run  # noqa: E402
-from runner import Tools  # noqa: E402
-from runner import run_on_off  # noqa: E402
-from runner import run_once  # noqa: E402
+from runner import (
+    BenchError,  # noqa: E402
+    Config,  # noqa: E402
+    Run,  # noqa: E402
+    Tools,  # noqa: E402
+    run_on_off,  # noqa: E402
+    run_once,  # noqa: E402
+)
 
 OVERHEAD_WORKLOADS = ("cpu", "calls")
 BASE = Config("none")
@@ -74,7 +76,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         seed=args.seed,
     )
     tools = Tools(python=args.python, pyprof=args.pyprof, py_spy=args.py_spy)
-    command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python bench/run.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
 
     started = time.monotonic()
     machine = describe_machine(tools)
@@ -91,8 +95,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     machine["elapsed_s"] = time.monotonic() - started
 
     text = report.render(
-        command=command, machine=machine, plan=plan, configs=configs,
-        overhead=overhead, accuracy=accuracy, on_off=on_off, unavailable=unavailable,
+        command=command,
+        machine=machine,
+        plan=plan,
+        configs=configs,
+        overhead=overhead,
+        accuracy=accuracy,
+        on_off=on_off,
+        unavailable=unavailable,
         failures=failures,
     )
     write_atomically(Path(args.output), text)
@@ -106,23 +116,38 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     here = Path(sys.executable).parent
     parser = argparse.ArgumentParser(
         description="Measure pyprof record's overhead and accuracy beside py-spy "
-        "and cProfile.")
+        "and cProfile."
+    )
     parser.add_argument("--output", "-o", required=True, help="Markdown file to write")
-    parser.add_argument("--quick", action="store_true",
-                        help="a ~1 minute smoke run: 2 rounds, smaller workloads")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a ~1 minute smoke run: 2 rounds, smaller workloads",
+    )
     parser.add_argument("--rounds", type=int, help="overhead rounds (default 8)")
-    parser.add_argument("--accuracy-rounds", type=int, help="accuracy rounds (default 3)")
-    parser.add_argument("--scale", type=float,
-                        help="workload size, 1.0 = about 1-1.5 s of CPU each")
-    parser.add_argument("--rates", type=lambda s: [int(r) for r in s.split(",")],
-                        default=[100, 1000, 10000], help="sampling rates in Hz")
-    parser.add_argument("--seed", type=int, default=20240101,
-                        help="seed of the run order")
-    parser.add_argument("--python", default=sys.executable,
-                        help="interpreter that runs the workloads")
+    parser.add_argument(
+        "--accuracy-rounds", type=int, help="accuracy rounds (default 3)"
+    )
+    parser.add_argument(
+        "--scale", type=float, help="workload size, 1.0 = about 1-1.5 s of CPU each"
+    )
+    parser.add_argument(
+        "--rates",
+        type=lambda s: [int(r) for r in s.split(",")],
+        default=[100, 1000, 10000],
+        help="sampling rates in Hz",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=20240101, help="seed of the run order"
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter that runs the workloads"
+    )
     parser.add_argument("--pyprof", default=_which("pyprof", here))
     parser.add_argument("--py-spy", dest="py_spy", default=_which("py-spy", here))
-    parser.add_argument("--raw", help="also write every run's figures to this JSON file")
+    parser.add_argument(
+        "--raw", help="also write every run's figures to this JSON file"
+    )
     return parser.parse_args(argv)
 
 
@@ -162,8 +187,9 @@ def usable_configs(plan: Plan, tools: Tools):
     return configs, unavailable
 
 
-def measure_overhead(configs: List[Config], plan: Plan, tools: Tools,
-                     failures: List[str]) -> Dict[str, Dict[Config, List[dict]]]:
+def measure_overhead(
+    configs: List[Config], plan: Plan, tools: Tools, failures: List[str]
+) -> Dict[str, Dict[Config, List[dict]]]:
     """Interleaved runs of every configuration on each overhead workload.
 
     Returns, per workload and configuration, one entry per run: the run and
@@ -171,12 +197,14 @@ def measure_overhead(configs: List[Config], plan: Plan, tools: Tools,
     """
     rng = random.Random(plan.seed)
     results: Dict[str, Dict[Config, List[dict]]] = {
-        w: {c: [] for c in configs} for w in OVERHEAD_WORKLOADS}
+        w: {c: [] for c in configs} for w in OVERHEAD_WORKLOADS
+    }
     for round_number in range(1, plan.rounds + 1):
         workloads = list(OVERHEAD_WORKLOADS)
         rng.shuffle(workloads)
-        this_round = [c for c in configs
-                      if not is_slow(c) or round_number <= plan.slow_rounds[0]]
+        this_round = [
+            c for c in configs if not is_slow(c) or round_number <= plan.slow_rounds[0]
+        ]
         for workload in workloads:
             sequence = interleave(this_round, rng)
             runs = []
@@ -192,10 +220,14 @@ def measure_overhead(configs: List[Config], plan: Plan, tools: Tools,
                     continue
                 bases = neighbouring_bases(sequence, runs, index)
                 if bases:
-                    results[workload][config].append({"run": runs[index], "bases": bases})
-            log(f"round {round_number}/{plan.rounds}, {workload}: "
-                f"{len(sequence)} runs, unprofiled body "
-                f"{_mean([r.body_cpu_s for r in runs if r and r.config == BASE]):.2f}s CPU")
+                    results[workload][config].append(
+                        {"run": runs[index], "bases": bases}
+                    )
+            base_cpu = _mean([r.body_cpu_s for r in runs if r and r.config == BASE])
+            log(
+                f"round {round_number}/{plan.rounds}, {workload}: "
+                f"{len(sequence)} runs, unprofiled body {base_cpu:.2f}s CPU"
+            )
     return results
 
 
@@ -220,8 +252,9 @@ def interleave(configs: List[Config], rng: random.Random) -> List[Config]:
     return sequence
 
 
-def neighbouring_bases(sequence: List[Config], runs: List[Optional[Run]],
-                       index: int) -> List[Run]:
+def neighbouring_bases(
+    sequence: List[Config], runs: List[Optional[Run]], index: int
+) -> List[Run]:
     """The nearest successful unprofiled run on each side of sequence[index]."""
     found = []
     for step in (-1, 1):
@@ -234,8 +267,9 @@ def neighbouring_bases(sequence: List[Config], runs: List[Optional[Run]],
     return found
 
 
-def measure_accuracy(configs: List[Config], plan: Plan, tools: Tools,
-                     failures: List[str]) -> Dict[Config, List[Run]]:
+def measure_accuracy(
+    configs: List[Config], plan: Plan, tools: Tools, failures: List[str]
+) -> Dict[Config, List[Run]]:
     """Every configuration on the split workload, in a new order each round.
 
     The unprofiled runs carry the split the workload measured on itself.
@@ -244,8 +278,11 @@ def measure_accuracy(configs: List[Config], plan: Plan, tools: Tools,
     accuracy_configs = [BASE] + [c for c in configs if c.tool != "none"]
     results: Dict[Config, List[Run]] = {c: [] for c in accuracy_configs}
     for round_number in range(1, plan.accuracy_rounds + 1):
-        order = [c for c in accuracy_configs
-                 if not is_slow(c) or round_number <= plan.slow_rounds[1]]
+        order = [
+            c
+            for c in accuracy_configs
+            if not is_slow(c) or round_number <= plan.slow_rounds[1]
+        ]
         rng.shuffle(order)
         for config in order:
             try:
@@ -257,8 +294,9 @@ def measure_accuracy(configs: List[Config], plan: Plan, tools: Tools,
     return results
 
 
-def measure_on_off(configs: List[Config], plan: Plan, tools: Tools,
-                   failures: List[str]) -> Optional[List[Dict[str, dict]]]:
+def measure_on_off(
+    configs: List[Config], plan: Plan, tools: Tools, failures: List[str]
+) -> Optional[List[Dict[str, dict]]]:
     """pyprof switched on and off in one process (bench/workloads/onoff.py),
     when pyprof can run here."""
     if not any(c.tool == "pyprof" for c in configs):
@@ -276,13 +314,17 @@ def measure_on_off(configs: List[Config], plan: Plan, tools: Tools,
 def describe_machine(tools: Tools) -> Dict[str, object]:
     """What the figures depend on: CPU, cores, kernel and its tick, versions."""
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC"
+        ),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)),
         "kernel": platform.release(),
         "config_hz": _config_hz(),
-        "python": _output([tools.python, "-c", "import sys; print(sys.version.split()[0])"]),
+        "python": _output(
+            [tools.python, "-c", "import sys; print(sys.version.split()[0])"]
+        ),
         "pyprof": _pyprof_version(),
         "py_spy": _output([tools.py_spy, "--version"]) if tools.py_spy else None,
         "load_before": load_average(),
@@ -309,7 +351,9 @@ def _config_hz() -> Optional[str]:
     for path in candidates:
         try:
             raw = path.read_bytes()
-            text = gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
+            text = (
+                gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
+            )
         except (OSError, EOFError, gzip.BadGzipFile):
             continue
         for line in text.splitlines():
@@ -358,11 +402,17 @@ def raw_json(overhead, accuracy) -> str:
     data = {
         "overhead": {
             workload: {
-                config.name: [{"run": row(e["run"]),
-                               "bases": [row(b) for b in e["bases"]]} for e in entries]
-                for config, entries in per_config.items()}
-            for workload, per_config in overhead.items()},
-        "accuracy": {config.name: [row(r) for r in runs] for config, runs in accuracy.items()},
+                config.name: [
+                    {"run": row(e["run"]), "bases": [row(b) for b in e["bases"]]}
+                    for e in entries
+                ]
+                for config, entries in per_config.items()
+            }
+            for workload, per_config in overhead.items()
+        },
+        "accuracy": {
+            config.name: [row(r) for r in runs] for config, runs in accuracy.items()
+        },
     }
     return json.dumps(data, indent=1) + "\n"
 

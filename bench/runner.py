@@ -112,13 +112,29 @@ def command_for(config: Config, tools: Tools, script: Path, out: Path) -> List[s
         return [tools.python, str(script)]
     if config.tool == "pyprof":
         return [
-            tools.pyprof, "record", "--rate", str(config.rate_hz), "-o", str(out),
-            "--", tools.python, str(script),
+            tools.pyprof,
+            "record",
+            "--rate",
+            str(config.rate_hz),
+            "-o",
+            str(out),
+            "--",
+            tools.python,
+            str(script),
         ]
     if config.tool == "py-spy":
         return [
-            tools.py_spy, "record", "--rate", str(config.rate_hz), "--format", "raw",
-            "-o", str(out), "--", tools.python, str(script),
+            tools.py_spy,
+            "record",
+            "--rate",
+            str(config.rate_hz),
+            "--format",
+            "raw",
+            "-o",
+            str(out),
+            "--",
+            tools.python,
+            str(script),
         ]
     if config.tool == "cprofile":
         return [tools.python, "-m", "cProfile", "-o", str(out), str(script)]
@@ -143,11 +159,15 @@ def run_once(config: Config, workload: str, tools: Tools, scale: float) -> Run:
 
         command_cpu_s, status, stderr = _run_measured(argv, env, tmpdir)
         if status != 0:
-            raise BenchError(f"{config.name} on {workload}: exit status {status}: "
-                             f"{_last_line(stderr)}")
+            raise BenchError(
+                f"{config.name} on {workload}: exit status {status}: "
+                f"{_last_line(stderr)}"
+            )
         if not report_path.exists():
-            raise BenchError(f"{config.name} on {workload}: the workload wrote no "
-                             f"report: {_last_line(stderr)}")
+            raise BenchError(
+                f"{config.name} on {workload}: the workload wrote no "
+                f"report: {_last_line(stderr)}"
+            )
         report = json.loads(report_path.read_text())
         run = Run(
             config=config,
@@ -163,8 +183,10 @@ def run_once(config: Config, workload: str, tools: Tools, scale: float) -> Run:
             run.shares = run.timed_shares
         elif config.tool != "none":
             if not out.exists():
-                raise BenchError(f"{config.name} on {workload}: no profile written: "
-                                 f"{_last_line(stderr)}")
+                raise BenchError(
+                    f"{config.name} on {workload}: no profile written: "
+                    f"{_last_line(stderr)}"
+                )
             _read_output(run, out, stderr)
         return run
 
@@ -174,8 +196,13 @@ def _run_measured(argv: List[str], env: dict, tmpdir: Path):
     err_path = tmpdir / "stderr.txt"
     with open(err_path, "wb") as err:
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=err, env=env)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+            )
         except OSError as exc:
             raise BenchError(f"starting {argv[0]}: {exc.strerror}") from None
         _, wait_status, usage = os.wait4(proc.pid, 0)
@@ -218,8 +245,9 @@ def read_pyprof(path: Path):
     leaf_of = {}
     for location in profile.location:
         # The first line is the innermost when a location holds several.
-        leaf_of[location.id] = functions.get(location.line[0].function_id, "?") \
-            if location.line else "?"
+        leaf_of[location.id] = (
+            functions.get(location.line[0].function_id, "?") if location.line else "?"
+        )
 
     weights: Dict[str, float] = {}
     samples = 0
@@ -291,6 +319,8 @@ def run_on_off(tools: Tools, scale: float, rates: List[int]) -> List[Dict[str, d
         argv = [tools.python, str(WORKLOADS / "onoff.py")]
         _, status, stderr = _run_measured(argv, env, tmpdir)
         if status != 0 or not report_path.exists():
-            raise BenchError(f"sampling on and off in one process: exit status "
-                             f"{status}: {_last_line(stderr)}")
+            raise BenchError(
+                f"sampling on and off in one process: exit status "
+                f"{status}: {_last_line(stderr)}"
+            )
         return json.loads(report_path.read_text())["blocks"]

@@ -18,8 +18,11 @@ import runner  # noqa: E402
 import stats  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
-TOOLS = runner.Tools(python=sys.executable, pyprof=run._which("pyprof", VENV_BIN),
-                     py_spy=run._which("py-spy", VENV_BIN))
+TOOLS = runner.Tools(
+    python=sys.executable,
+    pyprof=run._which("pyprof", VENV_BIN),
+    py_spy=run._which("py-spy", VENV_BIN),
+)
 
 
 def test_percentile_interpolates_between_order_statistics():
@@ -117,11 +120,12 @@ def test_pyprof_profile_gives_samples_and_the_split():
 
 
 def test_pyprof_reader_takes_flat_cpu_and_the_samples_column(tmp_path):
-    from pyprof import builder
-    from pyprof import pprof
+    from pyprof import builder, pprof
 
     def frames(*names):
-        return tuple((name, "split.py", 10 * i, 10 * i + 2) for i, name in enumerate(names))
+        return tuple(
+            (name, "split.py", 10 * i, 10 * i + 2) for i, name in enumerate(names)
+        )
 
     # Leaf first; a period is 1 ms, and alpha's samples had overruns.
     aggregate = {
@@ -132,7 +136,8 @@ def test_pyprof_reader_takes_flat_cpu_and_the_samples_column(tmp_path):
         ("worker", frames("alpha", "run")): [0, 0],
     }
     profile = builder.build_cpu_profile(
-        aggregate, period_ns=1_000_000, start_ns=0, duration_ns=10**9)
+        aggregate, period_ns=1_000_000, start_ns=0, duration_ns=10**9
+    )
     path = tmp_path / "p.pb.gz"
     pprof.dump(profile, path)
 
