@@ -37,6 +37,7 @@ ENV_PYTHONPATH = "PYPROF_PYTHONPATH"  # "=<value>" if PYTHONPATH was set, else "
 RECORDING_FILE = "recording.json"
 LOAD_ERROR_FILE = "load-error.txt"  # this Python cannot import pyprof
 ERROR_FILE = "error.txt"  # pyprof loaded but could not start or save
+STARTED_FILE = "started"  # the sampler ran; a missing recording is then news
 
 
 def _restore_environment(spool: str) -> dict:
@@ -83,6 +84,7 @@ def _report_sitecustomize_error(exc: BaseException) -> None:
 
 
 def _write_error(spool: str, text: str, name: str = ERROR_FILE) -> None:
+    """Leave a note for the parent in the spool folder; best effort."""
     try:
         with open(os.path.join(spool, name), "w", encoding="utf-8") as out:
             out.write(text)
@@ -167,6 +169,7 @@ def _start(spool: str, settings: dict) -> None:
     import atexit
     import signal
 
+    _write_error(spool, str(os.getpid()), STARTED_FILE)
     writer = _Writer(session_module, session, spool)
     atexit.register(writer.write)
     try:

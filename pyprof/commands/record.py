@@ -279,6 +279,12 @@ def report_and_write(
             f"{_signal_name(-returncode)} before pyprof could save its samples"
         )
         return None
+    if os.path.exists(os.path.join(spool, _bootstrap.STARTED_FILE)):
+        _say(
+            "no profile written: the program ended without running its exit "
+            "handlers (os._exit?), so its samples were never saved"
+        )
+        return None
     _say(
         "no profile written: the program never started pyprof's sampler "
         "(is it a Python program? python -E, -I and -S skip the start-up "

@@ -396,6 +396,13 @@ def test_shadowed_pyprof_runs_without_profile(record, tmp_path):
     assert not path.exists()
 
 
+def test_os_exit_leaves_no_profile_and_says_why(record):
+    result, path = record(sys.executable, "-c", "import os; os._exit(4)")
+    assert result.returncode == 4
+    assert "without running its exit handlers" in last_line(result.stderr)
+    assert not path.exists()
+
+
 def test_python_without_site_runs_without_profile(record):
     result, path = record(sys.executable, "-S", "-c", "print('ran')")
     assert result.stdout == "ran\n"
