@@ -83,7 +83,7 @@ def _report_sitecustomize_error(exc: BaseException) -> None:
         )
 
 
-def _write_error(spool: str, text: str, name: str = ERROR_FILE) -> None:
+def _leave_note(spool: str, text: str, name: str = ERROR_FILE) -> None:
     """Leave a note for the parent in the spool folder; best effort."""
     try:
         with open(os.path.join(spool, name), "w", encoding="utf-8") as out:
@@ -128,7 +128,7 @@ class _Writer:
             recording = self.session.stop(main_file=main_file)
             recording.save(os.path.join(self.spool, RECORDING_FILE))
         except Exception as exc:
-            _write_error(self.spool, f"saving the recording failed: {exc}")
+            _leave_note(self.spool, f"saving the recording failed: {exc}")
 
     def on_sigterm(self, signum, frame) -> None:
         """Save, then die by SIGTERM as the program would have without us."""
@@ -149,7 +149,7 @@ def _start(spool: str, settings: dict) -> None:
         session_module = _import_session(settings["import_path"])
     except Exception as exc:
         version = "%d.%d" % sys.version_info[:2]
-        _write_error(
+        _leave_note(
             spool,
             f"{os.path.basename(sys.executable)} (CPython {version}) cannot load "
             f"pyprof: {type(exc).__name__}: {exc}",
@@ -163,13 +163,13 @@ def _start(spool: str, settings: dict) -> None:
         session.start()
     except Exception as exc:
         text = exc.format() if hasattr(exc, "format") else f"{exc}"
-        _write_error(spool, text.replace("\n", "; "))
+        _leave_note(spool, text.replace("\n", "; "))
         return
 
     import atexit
     import signal
 
-    _write_error(spool, str(os.getpid()), STARTED_FILE)
+    _leave_note(spool, str(os.getpid()), STARTED_FILE)
     writer = _Writer(session_module, session, spool)
     atexit.register(writer.write)
     try:
