@@ -7,6 +7,7 @@ import click
 
 from pyprof.commands import record as _record
 from pyprof.commands import top as _top
+from pyprof.commands import views as _views
 from pyprof.errors import PyprofError
 
 
@@ -18,6 +19,11 @@ def cli() -> None:
 
 cli.add_command(_record.record)
 cli.add_command(_top.top)
+cli.add_command(_views.tree)
+cli.add_command(_views.peek)
+cli.add_command(_views.traces)
+cli.add_command(_views.raw)
+cli.add_command(_views.list_)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ pprof's own single-dash spellings work too (-cum, -nodecount=5,
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -30,6 +31,7 @@ DEFAULT_ROWS = 10
 USAGE_HINT = "usage: pyprof top [N] [FILE] [--all] [--cum] [--sample-index=TYPE]"
 
 # Flags without a value: option spelling (after the dashes) -> setting.
+# Shared by every view command (pyprof.commands.views).
 _FLAGS: Dict[str, Tuple[str, object]] = {
     "all": ("all", True),
     "text": ("text", True),
@@ -41,9 +43,28 @@ _FLAGS: Dict[str, Tuple[str, object]] = {
     "files": ("granularity", "files"),
     "lines": ("granularity", "lines"),
     "addresses": ("granularity", "addresses"),
+    "mean": ("mean", True),
+    "relative_percentages": ("relative_percentages", True),
+    "drop_negative": ("drop_negative", True),
+    "compact_labels": ("compact_labels", True),
+    "normalize": ("normalize", True),
+    "trim": ("trim", True),
+}
+# pprof's old spellings of -sample_index (and -mean_delay, which adds -mean).
+_LEGACY_INDEX = {
+    "inuse_space": "inuse_space", "inuse_objects": "inuse_objects",
+    "alloc_space": "alloc_space", "alloc_objects": "alloc_objects",
+    "total_delay": "delay", "contentions": "contentions", "mean_delay": "delay",
 }
 # Options that take a value (-name=value, --name=value or "--name value").
-_VALUED = ("sample_index", "nodecount", "nodefraction")
+_VALUED = ("sample_index", "nodecount", "nodefraction", "edgefraction", "focus",
+           "ignore", "hide", "show", "show_from", "tagfocus", "tagignore",
+           "tagshow", "taghide", "unit", "base", "diff_base", "source_path",
+           "trim_path")
+_FRACTIONS = ("nodefraction", "edgefraction")
+_LISTS = ("base", "diff_base")  # may be given several times
+_TRUE = ("1", "t", "T", "true", "TRUE", "True")
+_FALSE = ("0", "f", "F", "false", "FALSE", "False")
 
 
 @click.command(
@@ -70,42 +91,18 @@ def top(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
     if show_help:
         click.echo(ctx.get_help())
         return
-    settings = parse_args(args)
+    settings = parse_top_args(args)
 
     # Imported here so that `pyprof --help` does not load protobuf and rich.
-    from pyprof import graph
-    from pyprof import pprof
-    from pyprof.errors import ProfileError
+    from pyprof.commands import views
     from pyprof.report.top import top_report
 
-    path = settings.pop("file")
-    as_text = settings.pop("text") or not sys.stdout.isatty()
-    show_all = settings.pop("all")
-    if show_all:
-        settings["nodecount"] = 0
-    profile = pprof.load(path)
-    try:
-        prepared = graph.prepare(profile)
-        report = top_report(prepared, graph.GraphOptions(**settings))
-    except graph.GraphError as exc:
-        if "sample_index" in str(exc):
-            raise UsageError(
-                f"showing {path}: {exc}",
-                "pass --sample-index with one of the types listed",
-            ) from None
-        raise ProfileError(f"showing {path}: {exc}", None) from None
-
-    if as_text:
-        # Bytes, so that names print exactly as pprof prints them whatever
-        # the locale's encoding.
-        data = report.text().encode("utf-8", "surrogateescape")
-        try:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        except BrokenPipeError:
-            # The reader (e.g. `head`) has what it wanted; stay quiet.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+    prepared = views.load(settings)
+    opts = views.graph_options(settings)
+    report = views.report_errors(settings, lambda: top_report(
+        prepared, opts, compact_labels=settings["compact_labels"]))
+    if views.wants_text(settings):
+        views.write_text(report.text())
     else:
         from pyprof.render import print_top
 
@@ -118,39 +115,23 @@ def parse_args(args: Tuple[str, ...]) -> dict:
     Raises:
         UsageError: an unknown option, a bad value, too many arguments.
     """
-    settings: dict = {"file": None, "all": False, "text": False}
-    positional: List[str] = []
-    nodecount: Optional[int] = None
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        i += 1
-        if arg == "--":
-            positional.extend(args[i:])
-            break
-        if not arg.startswith("-") or re.fullmatch(r"-[0-9]+", arg):
-            positional.append(arg)
-            continue
-        name, has_value, value = arg.lstrip("-").partition("=")
-        name = name.replace("-", "_")
-        if name in _FLAGS and not has_value:
-            key, setting = _FLAGS[name]
-            settings[key] = setting
-            continue
-        if name not in _VALUED:
-            raise UsageError(f"top: unknown option {arg}", USAGE_HINT)
-        if not has_value:
-            if i >= len(args):
-                raise UsageError(f"top: option {arg} needs a value", USAGE_HINT)
-            value = args[i]
-            i += 1
-        if name == "sample_index":
-            settings["sample_index"] = value
-        elif name == "nodecount":
-            nodecount = _positive_int(value, f"--nodecount={value}")
-        else:
-            settings["nodefraction"] = _fraction(value)
+    from pyprof.graph import GraphOptions
 
+    settings = parse_top_args(args)
+    wanted = {f.name for f in dataclasses.fields(GraphOptions)} | {"file", "all", "text"}
+    return {k: v for k, v in settings.items() if k in wanted}
+
+
+def parse_top_args(args: Tuple[str, ...]) -> dict:
+    """parse_args' settings plus the other view settings of parse_view_args
+    (compact_labels, trim, base, diff_base, normalize) and files.
+
+    Raises:
+        UsageError: an unknown option, a bad value, too many arguments.
+    """
+    settings, positional = parse_view_args("top", args, USAGE_HINT)
+    nodecount = settings.pop("nodecount", None)
+    settings["file"] = None
     if len(positional) > 2:
         raise UsageError(
             f"top: too many arguments: {' '.join(positional)}", USAGE_HINT
@@ -164,7 +145,7 @@ def parse_args(args: Tuple[str, ...]) -> dict:
         else:
             settings["file"] = positional[0]
     if count_text is not None:
-        count = _positive_int(count_text, f"N={count_text}")
+        count = _positive_int(count_text, f"N={count_text}", "top")
         if nodecount is not None and nodecount != count:
             raise UsageError(
                 f"top: N={count} and --nodecount={nodecount} disagree",
@@ -173,27 +154,102 @@ def parse_args(args: Tuple[str, ...]) -> dict:
         nodecount = count
     settings["nodecount"] = DEFAULT_ROWS if nodecount is None else nodecount
     settings["file"] = settings["file"] or DEFAULT_FILE
+    settings["files"] = [settings["file"]]
     return settings
 
 
-def _positive_int(text: str, what: str) -> int:
+def parse_view_args(
+    command: str, args: Tuple[str, ...], usage: str
+) -> Tuple[dict, List[str]]:
+    """pprof's options, in its single-dash spelling or as --long-options,
+    and the positional arguments, for every view command.
+
+    Returns the settings (graph.GraphOptions fields, plus text, all,
+    compact_labels, trim, base, diff_base and normalize; nodecount only
+    when given) and the positional arguments in order.
+
+    Raises:
+        UsageError: an unknown option or a bad value.
+    """
+    settings: dict = {"all": False, "text": False, "compact_labels": False,
+                      "trim": True, "normalize": False, "base": [], "diff_base": []}
+    positional: List[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            positional.extend(args[i:])
+            break
+        if not arg.startswith("-") or re.fullmatch(r"-[0-9]+", arg) or arg == "-":
+            positional.append(arg)
+            continue
+        name, has_value, value = arg.lstrip("-").partition("=")
+        name = name.replace("-", "_")
+        if name in _LEGACY_INDEX and not has_value:
+            settings["sample_index"] = _LEGACY_INDEX[name]
+            if name == "mean_delay":
+                settings["mean"] = True
+            continue
+        if name in _FLAGS:
+            key, setting = _FLAGS[name]
+            if has_value and isinstance(setting, bool):
+                if value not in _TRUE + _FALSE:
+                    raise UsageError(
+                        f"{command}: invalid boolean value {value!r} for {arg}", usage)
+                setting = value in _TRUE
+            elif has_value:
+                raise UsageError(f"{command}: option -{name} takes no value", usage)
+            settings[key] = setting
+            continue
+        if name not in _VALUED:
+            raise UsageError(f"{command}: unknown option {arg}", usage)
+        if not has_value:
+            if i >= len(args):
+                raise UsageError(f"{command}: option {arg} needs a value", usage)
+            value = args[i]
+            i += 1
+        if name == "nodecount":
+            settings["nodecount"] = _count(value, command)
+        elif name in _FRACTIONS:
+            settings[name] = _fraction(value, name, command)
+        elif name in _LISTS:
+            settings[name].append(value)
+        else:
+            settings[name] = value
+    if settings["base"] and settings["diff_base"]:
+        raise UsageError(f"{command}: -base and -diff_base cannot both be given",
+                         "use -diff_base for percentages of the base")
+    return settings, positional
+
+
+def _count(text: str, command: str) -> int:
+    if not re.fullmatch(r"\+?[0-9]+", text.strip()):
+        raise UsageError(
+            f"{command}: --nodecount={text} is not a whole number",
+            "e.g. --nodecount=20; 0 means no limit",
+        )
+    return int(text)
+
+
+def _positive_int(text: str, what: str, command: str = "top") -> int:
     if not re.fullmatch(r"\+?[0-9]+", text.strip()) or int(text) <= 0:
         raise UsageError(
-            f"top: {what} is not a positive integer",
+            f"{command}: {what} is not a positive integer",
             "give the number of rows, e.g. `pyprof top 20 profile.pb.gz`, "
             "or --all for every row",
         )
     return int(text)
 
 
-def _fraction(text: str) -> float:
+def _fraction(text: str, name: str = "nodefraction", command: str = "top") -> float:
     try:
         value = float(text)
     except ValueError:
         value = -1.0
     if not 0.0 <= value <= 1.0:
         raise UsageError(
-            f"top: --nodefraction={text} is not a number from 0 to 1",
+            f"{command}: --{name}={text} is not a number from 0 to 1",
             "e.g. --nodefraction=0.001 shows nodes down to 0.1% of the total",
         )
     return value
