@@ -28,7 +28,7 @@ from pyprof.errors import UsageError
 
 DEFAULT_FILE = "profile.pb.gz"
 DEFAULT_ROWS = 10
-USAGE_HINT = "usage: pyprof top [N] [FILE] [--all] [--cum] [--sample-index=TYPE]"
+USAGE_HINT = "usage: pyprof top [N] [FILE...] [--all] [--cum] [--sample-index=TYPE]"
 
 # Flags without a value: option spelling (after the dashes) -> setting.
 # Shared by every view command (pyprof.commands.views).
@@ -110,10 +110,11 @@ def top(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
 
 
 def parse_args(args: Tuple[str, ...]) -> dict:
-    """Settings for graph.GraphOptions plus file, all and text.
+    """Settings for graph.GraphOptions plus file (the first file), all and
+    text.
 
     Raises:
-        UsageError: an unknown option, a bad value, too many arguments.
+        UsageError: an unknown option or a bad value.
     """
     from pyprof.graph import GraphOptions
 
@@ -124,26 +125,24 @@ def parse_args(args: Tuple[str, ...]) -> dict:
 
 def parse_top_args(args: Tuple[str, ...]) -> dict:
     """parse_args' settings plus the other view settings of parse_view_args
-    (compact_labels, trim, base, diff_base, normalize) and files.
+    (compact_labels, trim, base, diff_base, normalize) and files (several
+    are merged as pprof merges them).
 
     Raises:
-        UsageError: an unknown option, a bad value, too many arguments.
+        UsageError: an unknown option or a bad value.
     """
     settings, positional = parse_view_args("top", args, USAGE_HINT)
     nodecount = settings.pop("nodecount", None)
-    settings["file"] = None
-    if len(positional) > 2:
-        raise UsageError(
-            f"top: too many arguments: {' '.join(positional)}", USAGE_HINT
-        )
+    # [N] FILE...: a leading argument that starts like a number (and is not
+    # a file) is the row count.
     count_text: Optional[str] = None
-    if len(positional) == 2:
-        count_text, settings["file"] = positional
-    elif len(positional) == 1:
-        if re.fullmatch(r"[+-]?[0-9]+", positional[0]):
-            count_text = positional[0]
-        else:
-            settings["file"] = positional[0]
+    first = positional[0] if positional else ""
+    if re.match(r"[+-]?[0-9]", first) and (
+        re.fullmatch(r"[+-]?[0-9]+", first) or not os.path.exists(first)
+    ):
+        count_text = positional.pop(0)
+    settings["files"] = positional or [DEFAULT_FILE]
+    settings["file"] = settings["files"][0]
     if count_text is not None:
         count = _positive_int(count_text, f"N={count_text}", "top")
         if nodecount is not None and nodecount != count:
@@ -153,8 +152,6 @@ def parse_top_args(args: Tuple[str, ...]) -> dict:
             )
         nodecount = count
     settings["nodecount"] = DEFAULT_ROWS if nodecount is None else nodecount
-    settings["file"] = settings["file"] or DEFAULT_FILE
-    settings["files"] = [settings["file"]]
     return settings
 
 

@@ -91,11 +91,11 @@ def test_garbage_file_is_one_line(tmp_path):
     )
 
 
-def test_unknown_option_and_too_many_arguments():
+def test_unknown_option_and_missing_second_file():
     assert_one_error(pyprof_top("--bogus", str(SAMPLE)), 2, "top: unknown option --bogus")
+    # Several files are merged; each must exist.
     assert_one_error(
-        pyprof_top("3", str(SAMPLE), "extra"), 2,
-        f"top: too many arguments: 3 {SAMPLE} extra",
+        pyprof_top("3", str(SAMPLE), "extra"), 1, "reading extra: no such file",
     )
 
 
