@@ -131,7 +131,8 @@ def render(
     _render_summaries(add, overhead)
     if on_off:
         _render_on_off(add, on_off)
-    _render_accuracy(add, accuracy)
+    _render_accuracy(add, accuracy["split"])
+    _render_periodic(add, accuracy.get("split-periodic", {}))
     _render_findings(add, figures, accuracy, on_off)
     if failures:
         add("## Failed runs")
@@ -441,15 +442,62 @@ def _error_against_own_timing(runs: List[Run]) -> Optional[float]:
     )
 
 
+def _sampling_noise(runs: List[Run]) -> str:
+    """One standard error, in points, of a 50% share estimated from all the
+    runs' samples together: what sampling alone explains."""
+    total = sum(r.samples or 0 for r in runs)
+    return f"{100 * (0.25 / total) ** 0.5:.1f}" if total else ""
+
+
 def _points(value: Optional[float]) -> str:
     return "" if value is None else f"{value * 100:.1f}"
+
+
+def _render_periodic(add, accuracy: Dict[Config, List[Run]]) -> None:
+    rows = list(_accuracy_rows(accuracy))
+    if not rows:
+        return
+    add("### The same split with a fixed cycle")
+    add("")
+    add(
+        "With `PYPROF_BENCH_SPLIT=periodic` the workload runs alpha, beta and "
+        "gamma in the same order and size every round, a cycle of a few "
+        "milliseconds of CPU. pyprof's per-thread CPU timers fire on the "
+        "kernel's tick, so when the cycle locks in phase with the tick one "
+        "function gets more than its share of samples; how much depends on "
+        "the machine's speed and load. py-spy samples on wall-clock time."
+    )
+    add("")
+    add(
+        "| configuration | runs | alpha | beta | gamma | error (mean shares) | "
+        "worst single run | samples per run | sampling noise (1 SE) |"
+    )
+    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for config, runs, pooled, worst, worst_run in rows:
+        samples = [r.samples for r in runs if r.samples]
+        add(
+            "| "
+            + " | ".join(
+                [config.name, str(len(runs))]
+                + [f"{pooled[n] * 100:.1f}%" for n in SPLIT_FUNCTIONS]
+                + [
+                    f"{worst * 100:.1f}",
+                    f"{worst_run * 100:.1f}",
+                    f"{median(samples):.0f}" if samples else "",
+                    _sampling_noise(runs),
+                ]
+            )
+            + " |"
+        )
+    add("")
 
 
 def _render_accuracy(add, accuracy: Dict[Config, List[Run]]) -> None:
     add("## Accuracy: the 50/30/20 split (bench/workloads/split.py)")
     add("")
     add(
-        "Shares of alpha, beta and gamma among the three, averaged over runs: "
+        "Shares of alpha, beta and gamma among the three (run in a random order "
+        "and slice size each round), averaged over runs: "
         "pyprof's flat cpu/nanoseconds per function from the written profile "
         "(`pyprof.pprof.load`), py-spy's leaf counts from `--format raw`, "
         "cProfile's tottime. Error is in percentage points against 50/30/20, "
@@ -462,9 +510,9 @@ def _render_accuracy(add, accuracy: Dict[Config, List[Run]]) -> None:
     add(
         "| configuration | runs | alpha | beta | gamma | error (mean shares) | "
         "worst single run | error against the runs' own timing | "
-        "outside the three | samples per run |"
+        "outside the three | samples per run | sampling noise (1 SE) |"
     )
-    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for config, runs, pooled, worst, worst_run in _accuracy_rows(accuracy):
         other = [r.other_share for r in runs if r.other_share is not None]
         samples = [r.samples for r in runs if r.samples]
@@ -483,6 +531,7 @@ def _render_accuracy(add, accuracy: Dict[Config, List[Run]]) -> None:
                     else "",
                     f"{median(other) * 100:.1f}%" if other else "",
                     f"{median(samples):.0f}" if samples else "",
+                    _sampling_noise(runs),
                 ]
             )
             + " |"
@@ -597,7 +646,7 @@ def _findings(figures, accuracy, on_off) -> List[str]:
                     f"({1 + median(fig.sampling):.2f}x): the cost of hooking every "
                     "call."
                 )
-    for config, runs, pooled, worst, worst_run in _accuracy_rows(accuracy):
+    for config, runs, pooled, worst, worst_run in _accuracy_rows(accuracy["split"]):
         split = "/".join(f"{pooled[n] * 100:.1f}" for n in SPLIT_FUNCTIONS)
         if config.tool == "none":
             said.append(
@@ -610,4 +659,18 @@ def _findings(figures, accuracy, on_off) -> List[str]:
                 f"off on average over {len(runs)} runs, {worst_run * 100:.1f} in the "
                 "worst run."
             )
+    shuffled = {row[0]: row[3] for row in _accuracy_rows(accuracy["split"])}
+    periodic = list(_accuracy_rows(accuracy.get("split-periodic", {})))
+    if periodic:
+        parts = ", ".join(
+            f"{config.name} {worst * 100:.1f} (shuffled: "
+            f"{shuffled.get(config, float('nan')) * 100:.1f})"
+            for config, _, _, worst, _ in periodic
+        )
+        said.append(
+            f"Error with a fixed cycle, in points: {parts}. Where pyprof's "
+            "error grows well beyond the shuffled one and its sampling noise, "
+            "the cycle has locked in phase with the tick on which CPU-time "
+            "timers fire."
+        )
     return said

@@ -107,7 +107,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     write_atomically(Path(args.output), text)
     if args.raw:
-        write_atomically(Path(args.raw), raw_json(overhead, accuracy))
+        write_atomically(Path(args.raw), raw_json(overhead, accuracy, on_off))
     log(f"wrote {args.output} in {machine['elapsed_s'] / 60:.1f} min")
     return 0
 
@@ -269,24 +269,33 @@ def neighbouring_bases(
 
 def measure_accuracy(
     configs: List[Config], plan: Plan, tools: Tools, failures: List[str]
-) -> Dict[Config, List[Run]]:
-    """Every configuration on the split workload, in a new order each round.
+) -> Dict[str, Dict[Config, List[Run]]]:
+    """Every configuration on the split workload, in a new order each round,
+    then the sampling profilers on its periodic variant, in fewer rounds.
 
     The unprofiled runs carry the split the workload measured on itself.
     """
     rng = random.Random(plan.seed + 1)
     accuracy_configs = [BASE] + [c for c in configs if c.tool != "none"]
-    results: Dict[Config, List[Run]] = {c: [] for c in accuracy_configs}
+    periodic_configs = [c for c in accuracy_configs if c.rate_hz and not is_slow(c)]
+    periodic_rounds = max(1, plan.accuracy_rounds - 1)
+    results: Dict[str, Dict[Config, List[Run]]] = {
+        "split": {c: [] for c in accuracy_configs},
+        "split-periodic": {c: [] for c in periodic_configs},
+    }
     for round_number in range(1, plan.accuracy_rounds + 1):
         order = [
-            c
+            ("split", c)
             for c in accuracy_configs
             if not is_slow(c) or round_number <= plan.slow_rounds[1]
         ]
+        if round_number <= periodic_rounds:
+            order += [("split-periodic", c) for c in periodic_configs]
         rng.shuffle(order)
-        for config in order:
+        for workload, config in order:
             try:
-                results[config].append(run_once(config, "split", tools, plan.scale))
+                run = run_once(config, workload, tools, plan.scale)
+                results[workload][config].append(run)
             except BenchError as exc:
                 failures.append(str(exc))
                 log(f"failed: {exc}")
@@ -392,7 +401,7 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def raw_json(overhead, accuracy) -> str:
+def raw_json(overhead, accuracy, on_off) -> str:
     def row(run: Run) -> dict:
         fields = dataclasses.asdict(run)
         fields["config"] = run.config.name
@@ -411,8 +420,12 @@ def raw_json(overhead, accuracy) -> str:
             for workload, per_config in overhead.items()
         },
         "accuracy": {
-            config.name: [row(r) for r in runs] for config, runs in accuracy.items()
+            workload: {
+                config.name: [row(r) for r in runs] for config, runs in per.items()
+            }
+            for workload, per in accuracy.items()
         },
+        "on_off": on_off,
     }
     return json.dumps(data, indent=1) + "\n"
 

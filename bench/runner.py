@@ -31,6 +31,8 @@ from typing import Dict, List, Optional
 WORKLOADS = Path(__file__).resolve().parent / "workloads"
 SPLIT_FUNCTIONS = ("alpha", "beta", "gamma")
 SPLIT_TRUTH = {"alpha": 0.5, "beta": 0.3, "gamma": 0.2}
+# Workloads that are another workload's script run with extra environment.
+VARIANTS = {"split-periodic": ("split", {"PYPROF_BENCH_SPLIT": "periodic"})}
 
 
 class BenchError(Exception):
@@ -142,12 +144,13 @@ def command_for(config: Config, tools: Tools, script: Path, out: Path) -> List[s
 
 
 def run_once(config: Config, workload: str, tools: Tools, scale: float) -> Run:
-    """Run bench/workloads/<workload>.py once under config.
+    """Run bench/workloads/<workload>.py (or a VARIANTS entry) once under config.
 
     Raises:
         BenchError: the command failed or left no report or profile.
     """
-    script = WORKLOADS / f"{workload}.py"
+    script_name, extra_env = VARIANTS.get(workload, (workload, {}))
+    script = WORKLOADS / f"{script_name}.py"
     with tempfile.TemporaryDirectory(prefix="pyprof-bench-") as tmp:
         tmpdir = Path(tmp)
         report_path = tmpdir / "report.json"
@@ -155,6 +158,7 @@ def run_once(config: Config, workload: str, tools: Tools, scale: float) -> Run:
         env = dict(os.environ)
         env["PYPROF_BENCH_REPORT"] = str(report_path)
         env["PYPROF_BENCH_SCALE"] = str(round(scale * 1000))
+        env.update(extra_env)
         argv = command_for(config, tools, script, out)
 
         command_cpu_s, status, stderr = _run_measured(argv, env, tmpdir)
@@ -225,7 +229,7 @@ def _read_output(run: Run, out: Path, stderr: str) -> None:
         weights, run.samples = read_py_spy(out, stderr)
     else:
         weights = read_cprofile(out)
-    if run.workload == "split":
+    if run.workload.startswith("split"):
         run.shares, run.other_share = split_shares(weights)
 
 
