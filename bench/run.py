@@ -1,7 +1,8 @@
 """make bench: the overhead and accuracy of `pyprof record`, beside py-spy and cProfile.
 
-    python bench/run.py --output bench/RESULTS.md          # ~5-10 minutes
+    python bench/run.py --output bench/RESULTS.md          # ~10 minutes
     python bench/run.py --quick --output /tmp/smoke.md     # ~1 minute smoke run
+    python -m pytest -q -p no:cacheprovider bench/tests    # the harness's own checks
 
 Overhead. Two workloads (bench/workloads/cpu.py: pure-Python loops, few calls;
 calls.py: millions of small calls) run bare and under each configuration:
@@ -12,9 +13,16 @@ them, and each run is compared with the mean of the unprofiled runs on either
 side of it, so that slow drifts of a shared machine cancel. Only CPU time is
 compared (user + system), never wall time.
 
+pyprof's own overhead is also measured inside one process
+(bench/workloads/onoff.py): the sampler is switched on and off around short
+slices of the same work, each compared with an unsampled slice a fraction of
+a second away, which resolves differences that whole processes on a shared
+machine cannot.
+
 Accuracy. bench/workloads/split.py spends 50/30/20 of its CPU in three
 functions with the same body; each tool's measured shares are compared with
-that split, pooled over the accuracy rounds.
+that split, pooled over the accuracy rounds, and again on a variant that
+repeats a fixed cycle (which can lock in phase with the kernel's tick).
 
 The results go to a Markdown file: how it was made, the machine, the tables,
 and one sentence per figure that matters.
@@ -81,7 +89,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
 
     started = time.monotonic()
-    machine = describe_machine(tools)
+    machine = describe_machine(tools, args.pyprof_label)
     configs, unavailable = usable_configs(plan, tools)
     log(f"configurations: {', '.join(c.name for c in configs)}")
     for name, reason in unavailable.items():
@@ -145,6 +153,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     )
     parser.add_argument("--pyprof", default=_which("pyprof", here))
     parser.add_argument("--py-spy", dest="py_spy", default=_which("py-spy", here))
+    parser.add_argument(
+        "--pyprof-label",
+        help="how RESULTS.md names the pyprof measured "
+        "(default: found from where the interpreter imports it)",
+    )
     parser.add_argument(
         "--raw", help="also write every run's figures to this JSON file"
     )
@@ -320,7 +333,7 @@ def measure_on_off(
     return blocks
 
 
-def describe_machine(tools: Tools) -> Dict[str, object]:
+def describe_machine(tools: Tools, pyprof_label: Optional[str]) -> Dict[str, object]:
     """What the figures depend on: CPU, cores, kernel and its tick, versions."""
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime(
@@ -334,7 +347,7 @@ def describe_machine(tools: Tools) -> Dict[str, object]:
         "python": _output(
             [tools.python, "-c", "import sys; print(sys.version.split()[0])"]
         ),
-        "pyprof": _pyprof_version(),
+        "pyprof": _pyprof_version(tools, pyprof_label),
         "py_spy": _output([tools.py_spy, "--version"]) if tools.py_spy else None,
         "load_before": load_average(),
     }
@@ -371,15 +384,40 @@ def _config_hz() -> Optional[str]:
     return None
 
 
-def _pyprof_version() -> str:
+def _pyprof_version(tools: Tools, label: Optional[str]) -> str:
+    """Which pyprof was measured: the label given, or where the interpreter
+    imports it from (this repository's working tree, at which commit, and
+    whether its code had uncommitted changes)."""
+    if label:
+        return label
     repo = Path(__file__).resolve().parents[1]
+    # From the root folder, so that `-c` does not find pyprof in the cwd.
+    where = _output(
+        [tools.python, "-c", "import pyprof; print(pyprof.__file__)"], cwd="/"
+    )
     commit = _output(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"])
-    return f"commit {commit}" if commit else "unknown"
+    if where and Path(where).resolve().is_relative_to(repo):
+        dirty = _output(
+            [
+                "git",
+                "-C",
+                str(repo),
+                "status",
+                "--porcelain",
+                "--",
+                "pyprof",
+                "csrc",
+                "setup.py",
+            ]
+        )
+        state = " with uncommitted changes" if dirty else ""
+        return f"this working tree, commit {commit}{state}"
+    return f"the copy installed at {where}" if where else "unknown"
 
 
-def _output(argv: List[str]) -> Optional[str]:
+def _output(argv: List[str], cwd: Optional[str] = None) -> Optional[str]:
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=cwd)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() or None if done.returncode == 0 else None
