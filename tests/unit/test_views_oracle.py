@@ -176,6 +176,6 @@ def test_recorded_list_shows_this_file(folder, monkeypatch):
     status, got = run_pyprof(folder, ["list", "render", "rec.pb.gz"], monkeypatch)
     assert status == 0
     text = got.decode()
-    assert "ROUTINE ======================== render in " in text
+    assert "ROUTINE ======================== busy.<locals>.render in " in text
     assert str(Path(__file__).resolve()) in text
     assert "fib(18)" in text
