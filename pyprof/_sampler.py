@@ -20,6 +20,7 @@ import os
 import struct
 import sys
 import threading
+import time
 import types
 import weakref
 from typing import Dict, List, Optional, Set, Tuple
@@ -71,16 +72,27 @@ class _CodeNames:
 
     Entries are keyed by id() and hold a weak reference, so an address
     reused by a new code object after the old one died is a cache miss,
-    never a wrong name. On 3.9 and 3.10 code objects carry no qualified
-    name; it is recovered from the function objects that own them (and,
-    for code nested in a function's constants, derived the way the compiler
-    builds it), searching the youngest garbage-collector generation first.
+    never a wrong name.
+
+    On 3.9 and 3.10 code objects carry no qualified name; it is recovered
+    from the function objects that own them (and, for code nested in a
+    function's constants, derived the way the compiler builds it). Finding
+    those functions means walking the garbage collector's objects: the
+    young generations on every call, the whole heap at most once per
+    ``FULL_SCAN_INTERVAL_S`` (or when forced). A code object not found yet
+    is reported as unresolved, and its samples wait for the next full scan;
+    one not found by a full scan is named by its plain co_name.
     """
+
+    FULL_SCAN_INTERVAL_S = 0.5
 
     def __init__(self) -> None:
         self._cache: Dict[int, Tuple[weakref.ref, Tuple[str, str, int]]] = {}
+        self._last_full_scan = float("-inf")
 
-    def lookup(self, codes: List[types.CodeType]) -> Dict[int, Tuple[str, str, int]]:
+    def lookup(self, codes: List[types.CodeType], force: bool = False
+               ) -> Tuple[Dict[int, Tuple[str, str, int]], Set[int]]:
+        """Return ({id(code): info}, ids of codes left unresolved)."""
         found: Dict[int, Tuple[str, str, int]] = {}
         missing: Dict[int, types.CodeType] = {}
         for code in codes:
@@ -89,17 +101,27 @@ class _CodeNames:
                 found[id(code)] = hit[1]
             else:
                 missing[id(code)] = code
-        if missing:
-            if sys.version_info >= (3, 11):
-                names = {k: c.co_qualname for k, c in missing.items()}
-            else:
-                names = _legacy_qualnames(missing)
-            for key, code in missing.items():
-                info = (names.get(key) or code.co_name, code.co_filename,
-                        code.co_firstlineno)
-                self._cache[key] = (weakref.ref(code, self._forget(key)), info)
-                found[key] = info
-        return found
+        if not missing:
+            return found, set()
+        if sys.version_info >= (3, 11):
+            names = {key: code.co_qualname for key, code in missing.items()}
+            final = True
+        else:
+            now = time.monotonic()
+            final = force or now - self._last_full_scan >= self.FULL_SCAN_INTERVAL_S
+            names = _legacy_qualnames(missing, full=final)
+            if final:
+                self._last_full_scan = now
+        unresolved = set()
+        for key, code in missing.items():
+            if key not in names and not final:
+                unresolved.add(key)
+                continue
+            info = (names.get(key) or code.co_name, code.co_filename,
+                    code.co_firstlineno)
+            self._cache[key] = (weakref.ref(code, self._forget(key)), info)
+            found[key] = info
+        return found, unresolved
 
     def _forget(self, key: int):
         cache = self._cache
@@ -126,8 +148,10 @@ def _child_qualname(parent_qual: str, parent: types.CodeType,
     return f"{parent_qual}.{child.co_name}"
 
 
-def _legacy_qualnames(missing: Dict[int, types.CodeType]) -> Dict[int, str]:
-    """Qualified names for code objects on 3.9/3.10 (see _CodeNames)."""
+def _legacy_qualnames(missing: Dict[int, types.CodeType],
+                      full: bool) -> Dict[int, str]:
+    """Qualified names for code objects on 3.9/3.10 (see _CodeNames); the
+    oldest generation (most of the heap) only when ``full``."""
     names: Dict[int, str] = {}
     todo = set(missing)
 
@@ -140,7 +164,7 @@ def _legacy_qualnames(missing: Dict[int, types.CodeType]) -> Dict[int, str]:
                     todo.discard(id(const))
                 visit(const, child_qual, depth + 1)
 
-    for generation in (0, 1, 2):
+    for generation in (0, 1, 2) if full else (0, 1):
         if not todo:
             break
         for obj in gc.get_objects(generation):
@@ -196,6 +220,9 @@ class Sampler:
         self._drain_tid = 0
         self._thread_names: Dict[int, str] = {}
         self._codes = _CodeNames()
+        # Resolved samples waiting for a qualified name (3.9/3.10 only):
+        # (tid, cut, [(code object, line)], [samples, periods]).
+        self._pending: List[tuple] = []
         self._samples = 0
         self._periods = 0
         self._empty = 0
@@ -251,7 +278,7 @@ class Sampler:
             self._thread.join()
         self._thread = None
         _lib.pyprof_sampler_stop()
-        self._drain()
+        self._drain(final=True)
         with _running_lock:
             self._running = False
             if _running is self:
@@ -260,8 +287,7 @@ class Sampler:
 
     def take(self) -> Aggregate:
         """Return the aggregate so far and start a new one."""
-        if self._running:
-            self._drain()
+        self._drain(final=True)
         with self._agg_lock:
             aggregate, self._aggregate = self._aggregate, {}
         self._update_stats(None)
@@ -358,19 +384,23 @@ class Sampler:
 
     # ---- draining -----------------------------------------------------------
 
-    def _drain(self) -> None:
+    def _drain(self, final: bool = False) -> None:
+        """Move what the ring holds into the aggregate; ``final`` also
+        settles every sample still waiting for a name."""
         with self._drain_lock:
             # Code objects parked before this point are named only by
             # records already in the ring, which this drain resolves.
             parked = _lib.pyprof_codes_parked()
             groups = self._read_ring()
-            if groups:
-                self._resolve_into_aggregate(groups)
+            if groups or self._pending:
+                self._resolve_into_aggregate(groups, final)
             _lib.pyprof_codes_release(parked)
 
     def _read_ring(self) -> Dict[bytes, List[int]]:
         """Group raw records by stack bytes: {key: [samples, periods]}."""
         groups: Dict[bytes, List[int]] = {}
+        if self._buffer is None:  # never started
+            return groups
         size = self._record_size
         view = _ffi.buffer(self._buffer)
         while True:
@@ -391,7 +421,8 @@ class Sampler:
             if n < DRAIN_BATCH:
                 return groups
 
-    def _resolve_into_aggregate(self, groups: Dict[bytes, List[int]]) -> None:
+    def _resolve_into_aggregate(self, groups: Dict[bytes, List[int]],
+                                final: bool) -> None:
         # Distinct (code address, offset) pairs across all groups.
         decoded = []
         pairs: Dict[Tuple[int, int], int] = {}
@@ -403,6 +434,10 @@ class Sampler:
                 pairs.setdefault(pair, len(pairs))
             decoded.append((tid, cut, frames, counts))
 
+        # Addresses -> code objects (strong references from here on) and
+        # offsets -> lines, in C with the GIL. Valid: every address comes
+        # from a record drained just now, and its code object is alive or
+        # parked until pyprof_codes_release.
         n = len(pairs)
         codes = _ffi.new("void *[]", n)
         instrs = _ffi.new("int32_t[]", n)
@@ -411,23 +446,27 @@ class Sampler:
             codes[index] = _ffi.cast("void *", address)
             instrs[index] = instr
         objects: Dict[int, types.CodeType] = {}
-        # Valid: every address comes from a record drained just now, and
-        # its code object is alive or parked until pyprof_codes_release.
-        if _lib.pyprof_codes_resolve(_ffi.cast("void *", id(objects)), codes,
-                                     instrs, lines, n) != 0:
+        if n and _lib.pyprof_codes_resolve(_ffi.cast("void *", id(objects)),
+                                           codes, instrs, lines, n) != 0:
             raise MemoryError("pyprof: resolving sampled code objects")
-        info = self._codes.lookup(list(objects.values()))
-        by_address = {address: info[id(code)] for address, code in objects.items()}
-        resolved = {}
-        for (address, instr), index in pairs.items():
-            name, filename, first = by_address[address]
-            resolved[(address, instr)] = (name, filename, first, lines[index])
+        ready = self._pending
+        self._pending = []
+        for tid, cut, frames, counts in decoded:
+            located = [(objects[address], lines[pairs[(address, instr)]])
+                       for address, instr in frames]
+            ready.append((tid, cut, located, counts))
         del objects
 
+        all_codes = {id(code): code for group in ready for code, _ in group[2]}
+        info, unresolved = self._codes.lookup(list(all_codes.values()), force=final)
         half = self.max_frames // 2
         with self._agg_lock:
-            for tid, cut, frames, (samples, periods) in decoded:
-                stack = tuple(resolved[pair] for pair in frames)
+            for group in ready:
+                tid, cut, located, (samples, periods) = group
+                if unresolved and any(id(code) in unresolved for code, _ in located):
+                    self._pending.append(group)  # named at a later drain
+                    continue
+                stack = tuple(info[id(code)] + (line,) for code, line in located)
                 if cut:
                     stack = stack[:half] + (_marker(cut),) + stack[half:]
                 thread = self._thread_names.get(tid) or f"thread-{tid}"

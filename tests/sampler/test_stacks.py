@@ -14,12 +14,26 @@ def test_qualified_names_on_every_version(scenario):
 
         square = lambda: burn(0.15)
 
+        import functools
+        def deco(func):
+            @functools.wraps(func)
+            def wrapper(*args):
+                return func(*args)
+            return wrapper
+
+        class Outer:
+            class Inner:
+                @deco
+                def deep(self):
+                    burn(0.15)
+
         s = Sampler(rate_hz=1000)
         s.start()
         Shop().checkout()
         outer()
         square()
         [burn(0.15) for _ in range(1)]
+        Outer.Inner().deep()
         burn(0.15)
         s.stop()
         stacks = [[f[0] for f in frames] for (_, frames), _ in s.take().items()]
@@ -30,6 +44,9 @@ def test_qualified_names_on_every_version(scenario):
     assert ("Shop.checkout", "<module>") in callers, callers
     assert ("outer.<locals>.inner", "outer") in callers, callers
     assert ("<lambda>", "<module>") in callers, callers
+    # functools.wraps copies __qualname__ onto the wrapper function; the
+    # wrapper's code keeps its own name.
+    assert ("Outer.Inner.deep", "deco.<locals>.wrapper") in callers, callers
     if result["version"] < [3, 12]:
         assert ("<listcomp>", "<module>") in callers, callers
     assert all(stack[-1] == "<module>" for stack in stacks)
