@@ -190,3 +190,48 @@ def test_exit_without_stop_with_busy_daemon_threads(scenario):
             report(ok=True)
         """)
         assert result["ok"]
+
+
+def test_timers_of_ended_threads_are_deleted(scenario):
+    result = scenario("""
+        import threading
+        from pyprof import _core
+        def armed():
+            stats = _core.ffi.new("pyprof_stats *")
+            _core.lib.pyprof_sampler_get_stats(stats)
+            return stats.armed
+        s = Sampler(rate_hz=1000)
+        s.start()
+        gate = threading.Event()
+        workers = [threading.Thread(target=gate.wait) for _ in range(5)]
+        for w in workers: w.start()
+        time.sleep(0.1)
+        while_running = armed()
+        gate.set()
+        for w in workers: w.join()
+        time.sleep(0.1)  # a few drain intervals
+        after = armed()
+        s.stop()
+        report(while_running=while_running, after=after, at_stop=armed(),
+               threads=s.stats["threads"])
+    """)
+    assert result["while_running"] == 6, result  # main + 5 workers
+    assert result["after"] == 1, result  # main only
+    assert result["at_stop"] == 0, result
+    assert result["threads"] == 6, result
+
+
+def test_sigprof_from_elsewhere_is_not_a_sample(scenario):
+    result = scenario("""
+        import os, signal
+        from pyprof import _core
+        s = Sampler(rate_hz=100)
+        s.start()
+        for _ in range(50):
+            os.kill(os.getpid(), signal.SIGPROF)
+        stats = _core.ffi.new("pyprof_stats *")
+        _core.lib.pyprof_sampler_get_stats(stats)
+        s.stop()
+        report(stray=stats.stray)
+    """)
+    assert result["stray"] == 50
