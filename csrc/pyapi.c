@@ -1,7 +1,8 @@
 /* pyapi.c - the parts of the core that need the GIL: listing thread
  * states, handing code objects to Python, computing line numbers, and
  * keeping sampled code objects alive until their records are resolved.
- * Public C-API only (no CPython internals). cffi releases the GIL around
+ * Public C-API only (no CPython internals; the thread-state list lives in
+ * walk.c because it needs the runtime's private lock). cffi releases the GIL around
  * every call, so each entry point takes it back with PyGILState_Ensure.
  *
  * Code object lifetime. A record names a code object by its address,
@@ -155,40 +156,6 @@ pyprof_codes_resolve(void *dict, void **codes, int32_t *instrs,
 out:
     PyGILState_Release(gil);
     return rc;
-}
-
-/* Walks the main interpreter's thread states holding the GIL, which
- * keeps the list stable against threads that start or end through
- * CPython's own paths (they link and unlink their state with the GIL held).
- * Limitation: a C extension that deletes a thread state without the GIL
- * (PyThreadState_Delete allows it) while this walks could make it read
- * freed memory; CPython's own lock for the list is private. */
-int
-pyprof_threads_list(uint64_t *ids, int32_t *tids, uint32_t max)
-{
-    uint32_t n = 0;
-    PyGILState_STATE gil = PyGILState_Ensure();
-    PyInterpreterState *interp = PyInterpreterState_Main();
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp);
-         ts && n < max; ts = PyThreadState_Next(ts)) {
-        int32_t tid = 0;
-#if PY_VERSION_HEX >= 0x030B0000
-        tid = (int32_t)ts->native_thread_id;
-#endif
-        /* Before 3.11 (and for a moment in a new thread on 3.11+) only
-         * the pthread handle is known; its CPU clock id encodes the
-         * kernel tid as ~tid << 3 | flags. */
-        if (tid <= 0 && ts->thread_id) {
-            clockid_t clock;
-            if (pthread_getcpuclockid((pthread_t)ts->thread_id, &clock) == 0)
-                tid = ~((int32_t)clock >> 3); /* arithmetic shift */
-        }
-        ids[n] = (uint64_t)ts->id;
-        tids[n] = tid > 0 ? tid : 0;
-        n++;
-    }
-    PyGILState_Release(gil);
-    return (int)n;
 }
 
 /* ---- test entry point ------------------------------------------------- */

@@ -113,7 +113,8 @@ int32_t pyprof_gettid(void);
 
 /* Python thread states of the main interpreter: fills ids[i] (the
  * PyThreadState id) and tids[i] (kernel tid, 0 if not known yet); returns
- * how many (at most max). Takes the GIL. */
+ * how many (at most max). Holds CPython's thread-list lock, not the GIL;
+ * call it without the GIL (as cffi does). */
 int pyprof_threads_list(uint64_t *ids, int32_t *tids, uint32_t max);
 
 /* Code objects. For each of n code pointers taken from drained records,

@@ -9,6 +9,9 @@
  * change under us, but the thread may have been stopped half-way through
  * pushing or popping one: every pointer is checked before use, the walk
  * is bounded, and anything odd is skipped and counted.
+ *
+ * It also lists thread states under the runtime's own lock for that list,
+ * which is private too.
  */
 #define Py_BUILD_CORE 1
 #include <Python.h>
@@ -20,6 +23,8 @@
 #if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
 #include <internal/pycore_pystate.h>
 #endif
+#include <internal/pycore_runtime.h>
+#include <pthread.h>
 
 #include "core_internal.h"
 
@@ -158,3 +163,59 @@ pyprof_walk(void *tstate_p, pyprof_stackw *w)
 }
 
 #endif
+
+/* ---- thread states ------------------------------------------------------ */
+
+/* The lock CPython holds while it links or unlinks a thread state. Taken
+ * without the GIL (cffi has released it), so there is no lock-order
+ * problem with the GIL: CPython never waits for the GIL while holding it. */
+static void
+heads_lock(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    /* No thread state is attached here, so this never detaches one. */
+    PyMutex_Lock(&_PyRuntime.interpreters.mutex);
+#else
+    PyThread_acquire_lock(_PyRuntime.interpreters.mutex, WAIT_LOCK);
+#endif
+}
+
+static void
+heads_unlock(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyMutex_Unlock(&_PyRuntime.interpreters.mutex);
+#else
+    PyThread_release_lock(_PyRuntime.interpreters.mutex);
+#endif
+}
+
+int
+pyprof_threads_list(uint64_t *ids, int32_t *tids, uint32_t max)
+{
+    uint32_t n = 0;
+    heads_lock();
+    PyInterpreterState *interp = PyInterpreterState_Main();
+    for (PyThreadState *ts = interp ? PyInterpreterState_ThreadHead(interp)
+                                    : NULL;
+         ts && n < max; ts = PyThreadState_Next(ts)) {
+        int32_t tid = 0;
+#if PY_VERSION_HEX >= 0x030B0000
+        tid = (int32_t)ts->native_thread_id;
+#endif
+        /* Before 3.11 (and for a moment in a new thread on 3.11+) only
+         * the pthread handle is known; its CPU clock id encodes the
+         * kernel tid as ~tid << 3 | flags. The thread is alive: it
+         * unlinks its state, under this lock, before it ends. */
+        if (tid <= 0 && ts->thread_id) {
+            clockid_t clock;
+            if (pthread_getcpuclockid((pthread_t)ts->thread_id, &clock) == 0)
+                tid = ~((int32_t)clock >> 3); /* arithmetic shift */
+        }
+        ids[n] = (uint64_t)ts->id;
+        tids[n] = tid > 0 ? tid : 0;
+        n++;
+    }
+    heads_unlock();
+    return (int)n;
+}
