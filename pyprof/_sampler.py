@@ -326,7 +326,8 @@ class Sampler:
         threading.setprofile(first_event)
 
     def _remove_thread_hook(self) -> None:
-        if getattr(threading, "_profile_hook", None) is self._thread_hook:
+        hook = getattr(self, "_thread_hook", None)
+        if hook is not None and getattr(threading, "_profile_hook", None) is hook:
             threading.setprofile(self._previous_thread_hook)
 
     def _arm_current_thread(self) -> None:
@@ -543,6 +544,7 @@ def _after_fork_in_child() -> None:
     _running = None
     _running_lock = threading.Lock()
     if sampler is not None:
+        sampler._remove_thread_hook()
         sampler._reset_state()
 
 
