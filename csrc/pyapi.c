@@ -1,9 +1,8 @@
-/* pyapi.c - the parts of the core that need the GIL: listing thread
- * states, handing code objects to Python, computing line numbers, and
- * keeping sampled code objects alive until their records are resolved.
- * Public C-API only (no CPython internals; the thread-state list lives in
- * walk.c because it needs the runtime's private lock). cffi releases the GIL around
- * every call, so each entry point takes it back with PyGILState_Ensure.
+/* pyapi.c - the parts of the core that need the GIL: handing code objects
+ * to Python, computing line numbers, and keeping sampled code objects
+ * alive until their records are resolved. Public C-API only (no CPython
+ * internals). cffi releases the GIL around every call, so each entry
+ * point takes it back with PyGILState_Ensure.
  *
  * Code object lifetime. A record names a code object by its address,
  * borrowed: the handler cannot take a reference. The object cannot die
@@ -25,7 +24,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core_internal.h"
 

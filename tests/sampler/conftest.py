@@ -43,7 +43,8 @@ def run_scenario(body: str, timeout: float = 90, env: dict = None) -> dict:
     """Run PRELUDE + body in a new interpreter; return what it report()ed."""
     script = PRELUDE + textwrap.dedent(body)
     full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = PACKAGE_PARENT + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        [PACKAGE_PARENT, full_env.get("PYTHONPATH", "")])
     full_env.update(env or {})
     with tempfile.TemporaryDirectory(prefix="pyprof-scenario-") as folder:
         path = pathlib.Path(folder) / "scenario.py"
