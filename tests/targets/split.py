@@ -5,7 +5,7 @@ of this thread's CPU time (0.1 s on average unless told), measured with
 time.thread_time, so the split holds on a busy machine too. Round lengths
 vary at random so that phase boundaries never line up with the kernel's
 timer tick (fixed rounds could hand one function an extra tick each round).
-Usage: python split.py SECONDS_OF_CPU [MEAN_ROUND_SECONDS]
+Usage: python split.py [SECONDS_OF_CPU [MEAN_ROUND_SECONDS]]
 """
 
 import random
@@ -44,4 +44,4 @@ def main(total_cpu, mean_round_s=0.1):
 
 
 if __name__ == "__main__":
-    main(*[float(arg) for arg in sys.argv[1:3]])
+    main(*([float(arg) for arg in sys.argv[1:3]] or [2.5]))
