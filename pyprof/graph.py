@@ -828,7 +828,8 @@ def _show_from(samples, replaced, locations, rx):
             if _line_matches(rx, loc.lines[i][0]):
                 marked.add(loc.id)
                 if i != len(loc.lines) - 1:
-                    replaced[loc.id] = dataclasses.replace(loc, lines=loc.lines[: i + 1])
+                    cut = loc.lines[: i + 1]
+                    replaced[loc.id] = dataclasses.replace(loc, lines=cut)
                 break
     kept = []
     for s in samples:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import sys
 from typing import Dict
 from typing import List
 from typing import Optional
@@ -75,7 +74,7 @@ _FALSE = ("0", "f", "F", "false", "FALSE", "False")
 @click.option("--help", "show_help", is_flag=True, help="Show this help.")
 @click.pass_context
 def top(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
-    """Show the N hottest functions of FILE (10 and profile.pb.gz by default).
+    """Show the N hottest functions of FILE (10, profile.pb.gz by default).
 
     \b
     Options (pprof's single-dash spellings work too):
@@ -87,6 +86,9 @@ def top(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
       --lines, --files, --filefunctions, --addresses, --noinlines
                             aggregate by line, file... instead of function
       --text                plain text even on a terminal
+    Several FILEs are merged. pprof's filters and other options (--focus,
+    --ignore, --hide, --show, --tagfocus, --mean, --unit, --base, ...) work
+    as described in `pyprof tree --help`.
     """
     if show_help:
         click.echo(ctx.get_help())
@@ -101,6 +103,7 @@ def top(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
     opts = views.graph_options(settings)
     report = views.report_errors(settings, lambda: top_report(
         prepared, opts, compact_labels=settings["compact_labels"]))
+    views.print_notes(report.notes)
     if views.wants_text(settings):
         views.write_text(report.text())
     else:
@@ -119,7 +122,8 @@ def parse_args(args: Tuple[str, ...]) -> dict:
     from pyprof.graph import GraphOptions
 
     settings = parse_top_args(args)
-    wanted = {f.name for f in dataclasses.fields(GraphOptions)} | {"file", "all", "text"}
+    wanted = {f.name for f in dataclasses.fields(GraphOptions)}
+    wanted |= {"file", "all", "text"}
     return {k: v for k, v in settings.items() if k in wanted}
 
 

@@ -67,7 +67,8 @@ def view_command(name: str, summary: str, takes_regexp: bool = False):
             if show_help:
                 click.echo(ctx.get_help())
                 return
-            usage = f"usage: pyprof {name} {'REGEX ' if takes_regexp else ''}[FILE...] [options]"
+            regex = "REGEX " if takes_regexp else ""
+            usage = f"usage: pyprof {name} {regex}[FILE...] [options]"
             settings, positional = parse_view_args(name, args, usage)
             regexp = None
             if takes_regexp:
@@ -135,8 +136,9 @@ def report_errors(settings: dict, make: Callable):
     except graph.GraphError as exc:
         text = str(exc)
         if "sample_index" in text:
-            raise UsageError(f"{what}: {text}",
-                             "pass --sample-index with one of the types listed") from None
+            raise UsageError(
+                f"{what}: {text}", "pass --sample-index with one of the types listed"
+            ) from None
         if "regexp" in text:
             raise UsageError(f"{what}: {text}") from None
         raise ProfileError(f"{what}: {text}") from None

@@ -144,7 +144,9 @@ def _source_lines(file: str, reader: "_SourceReader", fns: List[graph.Node],
             break
         here = per_line.get(lineno, [])
         flat, cum = sum(n.flat for n in here), sum(n.cum for n in here)
-        rows.append(SourceLine(lineno, flat, cum, _dot(flat, fmt), _dot(cum, fmt), text))
+        rows.append(
+            SourceLine(lineno, flat, cum, _dot(flat, fmt), _dot(cum, fmt), text)
+        )
     error = reader.errors.get(file)
     if error:
         return [], error

@@ -31,6 +31,7 @@ class TopRow:
 class TopReport:
     header: List[str]
     rows: List[TopRow]
+    notes: List[str] = dataclasses.field(default_factory=list)  # for stderr
 
     COLUMNS = ("flat", "flat%", "sum%", "cum", "cum%")
 
@@ -103,7 +104,7 @@ def top_report(
                 inline=n.inline_label,
             )
         )
-    return TopReport(header, rows)
+    return TopReport(header, rows, g.notes)
 
 
 def _select_output_unit(fmt: _Formatter, g: graph.TrimmedGraph) -> None:

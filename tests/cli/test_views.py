@@ -88,7 +88,8 @@ def test_regexp_matching_nothing(view):
 
 def test_missing_regexp_and_unknown_option():
     assert_error(pyprof("peek"), 2, "peek: missing the REGEX argument")
-    assert_error(pyprof("tree", "--bogus", str(SAMPLE)), 2, "tree: unknown option --bogus")
+    done = pyprof("tree", "--bogus", str(SAMPLE))
+    assert_error(done, 2, "tree: unknown option --bogus")
 
 
 def test_base_and_diff_base_together(tmp_path):

@@ -10,7 +10,6 @@ under CI=true where they fail.
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -44,7 +43,8 @@ RECORDED = [[], ["-lines"], ["-focus=fib", "-show_from=fib"], ["-hide=fib"]]
 
 
 def labelled():
-    m = ProfileMaker(sample_types=(("alloc_objects", "count"), ("alloc_space", "bytes")))
+    types = (("alloc_objects", "count"), ("alloc_space", "bytes"))
+    m = ProfileMaker(sample_types=types)
 
     def add(stack, objects, space, labels=(), numbers=()):
         m.sample(stack, objects, space)
@@ -116,7 +116,8 @@ def go_pprof(folder, args):
             pytest.fail("go is not installed; CI must install golang-go")
         pytest.skip("go is not installed (apt-get install golang-go)")
     env = dict(os.environ, TZ="UTC", HOME=str(folder / "home"),
-               PPROF_TMPDIR=str(folder), PPROF_BINARY_PATH="/nonexistent-pprof-binaries")
+               PPROF_TMPDIR=str(folder),
+               PPROF_BINARY_PATH="/nonexistent-pprof-binaries")
     done = subprocess.run([GO, "tool", "pprof", *args], env=env, cwd=folder,
                           capture_output=True, timeout=120)
     return done.returncode, done.stdout
