@@ -68,8 +68,8 @@ void pyprof_stackw_finish(pyprof_stackw *w, pyprof_record_head *rec);
 /* The interrupted thread's PyThreadState, or NULL when this thread runs
  * no Python. Context: SIGPROF handler; reads thread-local storage only. */
 void *pyprof_current_tstate(void);
-/* Push tstate's frames, innermost first, into w; returns the number of
- * frames skipped as corrupt. Context: SIGPROF handler on the thread that
+/* Push tstate's frames, innermost first, into w; returns 1 if the walk
+ * met a corrupt-looking frame (and stopped there), else 0. Context: SIGPROF handler on the thread that
  * owns tstate: no allocation, no locks, no reference counts. */
 uint32_t pyprof_walk(void *tstate, pyprof_stackw *w);
 

@@ -60,7 +60,7 @@ typedef struct {
     uint64_t periods;     /* sum of weights of written records */
     uint64_t dropped;     /* records lost because the ring was full */
     uint64_t truncated;   /* records whose stack was cut */
-    uint64_t bad_frames;  /* frames skipped because they looked corrupt */
+    uint64_t bad_frames;  /* samples dropped: a frame looked corrupt */
     uint64_t no_python;   /* signals on a thread without a Python state */
     uint64_t empty;       /* signals on a Python thread with no frame */
     uint64_t stray;       /* SIGPROF not sent by one of our timers */

@@ -121,10 +121,15 @@ on_sigprof(int sig, siginfo_t *info, void *ucontext)
     pyprof_stackw_init(&w, rec, pyprof_ring_max_frames(g_ring));
     uint32_t bad = pyprof_walk(tstate, &w);
     pyprof_stackw_finish(&w, rec);
+    if (bad) {
+        /* Half a stack would charge its outer frames nothing: drop it. */
+        rec->depth = 0;
+        rec->truncated = 0;
+    }
     pyprof_ring_publish(g_ring, pos);
-    if (bad)
+    if (bad) {
         stat_add(&g_stats.bad_frames, bad);
-    if (rec->depth == 0) {
+    } else if (rec->depth == 0) {
         stat_add(&g_stats.empty, 1); /* the drain skips these */
     } else {
         stat_add(&g_stats.samples, 1);

@@ -8,7 +8,9 @@
  * thread state. Frames belong to the interrupted thread, so they cannot
  * change under us, but the thread may have been stopped half-way through
  * pushing or popping one: every pointer is checked before use, the walk
- * is bounded, and anything odd is skipped and counted.
+ * is bounded, and a frame that looks corrupt ends the walk (its `previous`
+ * link cannot be trusted either) and is counted; the handler then drops
+ * the whole sample rather than record a stack with its outer part missing.
  *
  * It also lists thread states under the runtime's own lock for that list,
  * which is private too.
@@ -104,8 +106,10 @@ pyprof_walk(void *tstate_p, pyprof_stackw *w)
         if (!is_code(exe)) {
             /* None for frames that run no code object; anything else is
              * garbage. */
-            if (exe != Py_None)
+            if (exe != Py_None) {
                 bad++;
+                break;
+            }
             continue;
         }
         PyCodeObject *code = (PyCodeObject *)exe;
@@ -114,7 +118,7 @@ pyprof_walk(void *tstate_p, pyprof_stackw *w)
         PyCodeObject *code = frame->f_code;
         if (!is_code(code)) {
             bad++;
-            continue;
+            break;
         }
         _Py_CODEUNIT *at = frame->prev_instr;
 #endif
@@ -149,7 +153,7 @@ pyprof_walk(void *tstate_p, pyprof_stackw *w)
         PyCodeObject *code = frame->f_code;
         if (!is_code(code)) {
             bad++;
-            continue;
+            break;
         }
 #if PY_VERSION_HEX >= 0x030A0000
         Py_ssize_t instr = frame->f_lasti; /* code units; -1 before start */
