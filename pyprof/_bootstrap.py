@@ -67,10 +67,13 @@ def _chain_sitecustomize() -> None:
     except ImportError as exc:
         if exc.name != "sitecustomize":
             _report_sitecustomize_error(exc)
-        if ours is not None:
-            sys.modules["sitecustomize"] = ours
     except Exception as exc:  # site prints these and carries on; so do we
         _report_sitecustomize_error(exc)
+    finally:
+        # The import system expects a module under this name when this file
+        # finishes: the real one if it loaded, else this one.
+        if "sitecustomize" not in sys.modules and ours is not None:
+            sys.modules["sitecustomize"] = ours
 
 
 def _report_sitecustomize_error(exc: BaseException) -> None:
@@ -162,7 +165,7 @@ def _start(spool: str, settings: dict) -> None:
         )
         session.start()
     except Exception as exc:
-        text = exc.format() if hasattr(exc, "format") else f"{exc}"
+        text = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         _leave_note(spool, text.replace("\n", "; "))
         return
 

@@ -65,6 +65,22 @@ class TestPassthrough:
         assert result.stdout == "42\n"
         assert path.exists()
 
+    def test_a_broken_sitecustomize_fails_as_without_pyprof(self, record, tmp_path):
+        site = tmp_path / "site"
+        site.mkdir()
+        (site / "sitecustomize.py").write_text("raise RuntimeError('broken site')\n")
+        env = dict(os.environ, PYTHONPATH=str(site))
+        cmd = [sys.executable, "-c", "print('ran')"]
+        result, path = record(*cmd, env=env, ignore_pythonpath=True)
+        plain = subprocess.run(cmd, env=env, capture_output=True, text=True)
+
+        assert result.returncode == plain.returncode == 0
+        assert result.stdout == plain.stdout == "ran\n"
+        ours = result.stderr.strip().splitlines()
+        assert ours[:-1] == plain.stderr.strip().splitlines()
+        assert ours[-1].startswith("pyprof: wrote ")
+        assert path.exists()
+
     def test_stdin_and_stdout_pass_through(self, record):
         result, path = record(
             sys.executable,
