@@ -350,22 +350,25 @@ class OnOff:
         self.per_cpu_s = [o["samples"] / o["cpu_s"] for o in on]
 
 
-def _on_off_rows(blocks: List[Dict[str, dict]]) -> List[OnOff]:
+def _on_off_rows(processes: List[List[Dict[str, dict]]]) -> List[OnOff]:
+    """Per rate, the figures of every block of every on/off process."""
+    blocks = [block for process in processes for block in process]
     if not blocks:
         return []
     rates = sorted(int(rate) for rate in blocks[0] if rate != "0")
     return [OnOff(rate, blocks) for rate in rates]
 
 
-def _render_on_off(add, blocks: List[Dict[str, dict]]) -> None:
+def _render_on_off(add, processes: List[List[Dict[str, dict]]]) -> None:
     """pyprof's sampler switched on and off inside one process."""
+    blocks = [block for process in processes for block in process]
     off = [block["0"]["cpu_s"] for block in blocks]
     add("## pyprof's overhead inside one process (sampling switched on and off)")
     add("")
     add(
-        "A finer measurement of the same cost (bench/workloads/onoff.py): one "
+        "A finer measurement of the same cost (bench/workloads/onoff.py): a "
         "process runs the same slice of work (the cpu workload's integer loop) in "
-        f"{len(blocks)} blocks; each block runs one slice with the sampler off "
+        "blocks; each block runs one slice with the sampler off "
         "and one at each rate (`pyprof.start()` / `pyprof.stop()` around the "
         "slice, outside the timed part), in a shuffled order. Each sampled slice "
         "is compared with the unsampled slice of its own block, a fraction of a "
@@ -375,16 +378,27 @@ def _render_on_off(add, blocks: List[Dict[str, dict]]) -> None:
         "The added CPU is split between the program's main thread (signal "
         "handler, and giving up the GIL to the drain thread) and pyprof's drain "
         "thread, whose cost is also shown per second of wall time: it wakes on "
-        "a wall-clock interval, whatever the rate."
+        "a wall-clock interval, whatever the rate. One such process ran in "
+        f"every overhead round ({len(processes)} processes, {len(blocks)} blocks "
+        "in all), so that a passing state of the machine weighs on few blocks; "
+        "the spread of the per-process medians shows how far the machine moved "
+        "the figure from one process to the next."
     )
     add("")
     add(
         "| rate | blocks | CPU added while sampling | 95% CI | IQR | "
+        "per-process medians | "
         "in the main thread | in the drain thread | drain, ms per wall-s | "
         "samples per CPU-s | µs per sample | 95% CI | target | verdict |"
     )
-    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
-    for row in _on_off_rows(blocks):
+    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    for row in _on_off_rows(processes):
+        per_process = [
+            median(r.added)
+            for p in processes
+            for r in _on_off_rows([p])
+            if r.rate == row.rate
+        ]
         target = TARGETS.get(row.rate)
         low, high = (
             bootstrap_median_ci(row.per_sample_us) if row.per_sample_us else (0, 0)
@@ -398,6 +412,7 @@ def _render_on_off(add, blocks: List[Dict[str, dict]]) -> None:
                     pct(median(row.added), 2),
                     _ci(row.added, 2),
                     _range(row.added, 2),
+                    f"{pct(min(per_process), 1)} .. {pct(max(per_process), 1)}",
                     pct(median(row.main), 2) if row.main else "",
                     pct(median(row.drain), 2) if row.drain else "",
                     f"{median(row.drain_ms_per_wall_s):.1f}" if row.drain else "",
@@ -503,7 +518,10 @@ def _render_accuracy(add, accuracy: Dict[Config, List[Run]]) -> None:
         "(`pyprof.pprof.load`), py-spy's leaf counts from `--format raw`, "
         "cProfile's tottime. Error is in percentage points against 50/30/20, "
         "and against the split each run measured on itself (the workload times "
-        "every slice, profiled or not). "
+        "every slice, profiled or not). pyprof counts CPU time; py-spy samples "
+        "wall-clock time and cProfile times calls on a wall clock by default, so "
+        "on a busy machine the time a program waits for a CPU counts for them, "
+        "unevenly between functions. "
         "The unprofiled row is the split the workload measured on itself with "
         "`time.thread_time_ns()` around every slice, which checks the truth."
     )
@@ -540,6 +558,37 @@ def _render_accuracy(add, accuracy: Dict[Config, List[Run]]) -> None:
     add("")
 
 
+def _noise_caveat(figures, rows: List[OnOff]) -> Optional[str]:
+    """A warning when this machine's noise is as large as the targets: the
+    control's spread, or sampled slices coming out cheaper than unsampled."""
+    spreads = []
+    for per_config in figures.values():
+        for config, fig in per_config.items():
+            if config.tool == "none" and len(fig.sampling) >= 2:
+                low, high = iqr(fig.sampling)
+                spreads.append(high - low)
+    cheaper = [row for row in rows if median(row.added) < 0]
+    smallest = min(TARGETS.values())
+    if not cheaper and (not spreads or max(spreads) < smallest):
+        return None
+    text = "Read the pass/fail verdicts with care: on this machine "
+    if spreads:
+        text += (
+            f"unprofiled runs differ from their neighbours by up to "
+            f"{max(spreads) * 100:.1f}% (IQR of the control)"
+        )
+    if cheaper:
+        text += (" and " if spreads else "") + (
+            "sampled slices came out cheaper than unsampled ones at "
+            + ", ".join(format_rate(row.rate) for row in cheaper)
+            + ", which points at the machine rather than the sampler"
+        )
+    return (
+        text + "; differences of a percent or two are below what it can "
+        "resolve. The drain thread's share below is measured directly and holds."
+    )
+
+
 def _render_findings(add, figures, accuracy, on_off) -> None:
     """The sentences under the tables: one per figure that matters."""
     add("## What the figures say")
@@ -552,6 +601,9 @@ def _render_findings(add, figures, accuracy, on_off) -> None:
 def _findings(figures, accuracy, on_off) -> List[str]:
     said: List[str] = []
     rows = _on_off_rows(on_off)
+    noise = _noise_caveat(figures, rows)
+    if noise:
+        said.append(noise)
     for row in rows:
         target = TARGETS.get(row.rate)
         if not target:
@@ -580,16 +632,18 @@ def _findings(figures, accuracy, on_off) -> List[str]:
                 else "."
             )
         )
-        if first.drain:
-            said.append(
-                f"pyprof's drain thread alone uses {median(first.drain) * 100:.2f}% of "
-                f"the program's CPU at {format_rate(first.rate)} and "
-                f"{median(last.drain) * 100:.2f}% at {format_rate(last.rate)}, "
-                f"{median(first.drain_ms_per_wall_s):.1f} ms per second of wall time: "
-                "it wakes on a fixed interval whatever the rate, so its share "
-                "grows when the machine is busy and the program gets less CPU "
-                "per second; the rest of the added CPU is in the main thread."
-            )
+    if rows and rows[0].drain:
+        first, last = rows[0], rows[-1]
+        said.append(
+            f"pyprof's drain thread alone, measured on its own CPU clock rather "
+            f"than as a difference, uses {median(first.drain) * 100:.2f}% of the "
+            f"program's CPU at {format_rate(first.rate)} and "
+            f"{median(last.drain) * 100:.2f}% at {format_rate(last.rate)} "
+            f"({median(first.drain_ms_per_wall_s):.1f} ms per second of wall "
+            "time): a floor under pyprof's overhead whatever the noise. It wakes "
+            "on a fixed interval whatever the rate, so its share grows when the "
+            "machine is busy and the program gets less CPU per second."
+        )
     rates_seen = [
         f
         for per_config in figures.values()

@@ -61,6 +61,7 @@ from runner import (
 OVERHEAD_WORKLOADS = ("cpu", "calls")
 BASE = Config("none")
 CONTROL = Config("none", label="unprofiled (control)")
+ON_OFF_BLOCKS = 6  # blocks of the on/off workload per round, at scale 1
 
 
 @dataclasses.dataclass
@@ -78,7 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     plan = Plan(
         rates=args.rates,
-        rounds=args.rounds or (2 if args.quick else 8),
+        rounds=args.rounds or (2 if args.quick else 6),
         accuracy_rounds=args.accuracy_rounds or (1 if args.quick else 3),
         scale=args.scale or (0.3 if args.quick else 1.0),
         seed=args.seed,
@@ -96,9 +97,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         log(f"left out: {name}: {reason}")
 
     failures: List[str] = []
-    overhead = measure_overhead(configs, plan, tools, failures)
+    on_off: List[List[Dict[str, dict]]] = []
+    overhead = measure_overhead(configs, plan, tools, failures, on_off)
     accuracy = measure_accuracy(configs, plan, tools, failures)
-    on_off = measure_on_off(configs, plan, tools, failures)
     machine["load_after"] = load_average()
     machine["elapsed_s"] = time.monotonic() - started
 
@@ -132,7 +133,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         action="store_true",
         help="a ~1 minute smoke run: 2 rounds, smaller workloads",
     )
-    parser.add_argument("--rounds", type=int, help="overhead rounds (default 8)")
+    parser.add_argument("--rounds", type=int, help="overhead rounds (default 6)")
     parser.add_argument(
         "--accuracy-rounds", type=int, help="accuracy rounds (default 3)"
     )
@@ -201,9 +202,15 @@ def usable_configs(plan: Plan, tools: Tools):
 
 
 def measure_overhead(
-    configs: List[Config], plan: Plan, tools: Tools, failures: List[str]
+    configs: List[Config],
+    plan: Plan,
+    tools: Tools,
+    failures: List[str],
+    on_off: List[List[Dict[str, dict]]],
 ) -> Dict[str, Dict[Config, List[dict]]]:
-    """Interleaved runs of every configuration on each overhead workload.
+    """Interleaved runs of every configuration on each overhead workload, and
+    in each round one short run of pyprof switched on and off in one process
+    (appended to on_off), so that those blocks too are spread over the bench.
 
     Returns, per workload and configuration, one entry per run: the run and
     the mean of the unprofiled runs on either side of it.
@@ -241,6 +248,9 @@ def measure_overhead(
                 f"round {round_number}/{plan.rounds}, {workload}: "
                 f"{len(sequence)} runs, unprofiled body {base_cpu:.2f}s CPU"
             )
+        blocks = measure_on_off(configs, plan, tools, failures)
+        if blocks:
+            on_off.append(blocks)
     return results
 
 
@@ -319,17 +329,17 @@ def measure_accuracy(
 def measure_on_off(
     configs: List[Config], plan: Plan, tools: Tools, failures: List[str]
 ) -> Optional[List[Dict[str, dict]]]:
-    """pyprof switched on and off in one process (bench/workloads/onoff.py),
-    when pyprof can run here."""
+    """One run of pyprof switched on and off in one process
+    (bench/workloads/onoff.py): ON_OFF_BLOCKS blocks at scale 1, when pyprof
+    can run here."""
     if not any(c.tool == "pyprof" for c in configs):
         return None
     try:
-        blocks = run_on_off(tools, plan.scale, plan.rates)
+        blocks = run_on_off(tools, plan.scale * ON_OFF_BLOCKS / 40, plan.rates)
     except BenchError as exc:
         failures.append(str(exc))
         log(f"failed: {exc}")
         return None
-    log(f"sampling on and off in one process: {len(blocks)} blocks")
     return blocks
 
 
