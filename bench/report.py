@@ -240,8 +240,10 @@ def _predicted(config: Config, fig: Figures, per_config: Dict[Config, Figures]) 
     if top is None or not fig.rate:
         return ""
     low, high = bootstrap_median_ci(top.per_sample_us)
+    if high <= 0:
+        return "below noise"
     if low <= 0:
-        return f"< {pct(max(high, 0) * 1e-6 * median(fig.rate), 2)[1:]}"
+        return f"< {pct(high * 1e-6 * median(fig.rate), 2)[1:]}"
     return pct(median(top.per_sample_us) * 1e-6 * median(fig.rate), 2)
 
 
@@ -589,6 +591,39 @@ def _noise_caveat(figures, rows: List[OnOff]) -> Optional[str]:
     )
 
 
+def _per_sample_findings(figures) -> List[str]:
+    """(CPU at the highest rate - CPU unsampled) / samples, per tool."""
+    said = []
+    for tool in ("pyprof", "py-spy"):
+        parts = []
+        for workload, per_config in figures.items():
+            tops = [f for c, f in per_config.items() if c.tool == tool]
+            top = _top_rate(tops[0].config, per_config) if tops else None
+            if top is None:
+                continue
+            low, high = bootstrap_median_ci(top.per_sample_us)
+            parts.append(
+                f"{median(top.per_sample_us):.0f} µs on the {workload} workload "
+                f"(CI {low:.0f} .. {high:.0f})"
+            )
+        if not parts:
+            continue
+        rate = format_rate(
+            max(c.rate_hz for p in figures.values() for c in p if c.tool == tool)
+        )
+        text = f"Cost per sample for {tool}, from its {rate} runs: " + "; ".join(parts)
+        if tool == "pyprof":
+            text += (
+                ". A negative figure, or an interval that takes in zero, means the "
+                "cost of a sample is too small for whole processes on this machine "
+                "to show"
+            )
+        else:
+            text += ", most of it in py-spy's own process"
+        said.append(text + ".")
+    return said
+
+
 def _render_findings(add, figures, accuracy, on_off) -> None:
     """The sentences under the tables: one per figure that matters."""
     add("## What the figures say")
@@ -644,6 +679,7 @@ def _findings(figures, accuracy, on_off) -> List[str]:
             "on a fixed interval whatever the rate, so its share grows when the "
             "machine is busy and the program gets less CPU per second."
         )
+    said.extend(_per_sample_findings(figures))
     rates_seen = [
         f
         for per_config in figures.values()

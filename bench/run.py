@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import random
+import shlex
 import shutil
 import subprocess
 import sys
@@ -85,8 +86,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         seed=args.seed,
     )
     tools = Tools(python=args.python, pyprof=args.pyprof, py_spy=args.py_spy)
-    command = "python bench/run.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
+    command = shlex.join(
+        ["python", "bench/run.py"] + (argv if argv is not None else sys.argv[1:])
     )
 
     started = time.monotonic()
