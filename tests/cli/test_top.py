@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "upstream"
+# The shared corpus lives beside the repository; PYPROF_CORPUS points elsewhere.
+CORPUS = Path(
+    os.environ.get(
+        "PYPROF_CORPUS",
+        Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus",
+    )
+)
+UPSTREAM = CORPUS / "upstream"
 SAMPLE = UPSTREAM / "profiles" / "internal" / "report" / "testdata" / "sample.cpu"
 EXPECTED = UPSTREAM / "expected" / "sample.cpu"
 

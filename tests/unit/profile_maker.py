@@ -1,11 +1,13 @@
 """Synthetic profiles and corpus paths for the unit tests (no pytest magic)."""
 
+import os
 from pathlib import Path
 
 from pyprof._proto import profile_pb2
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO / ".." / "shared" / "corpus"
+# The shared corpus lives beside the repository; PYPROF_CORPUS points elsewhere.
+CORPUS = Path(os.environ.get("PYPROF_CORPUS", REPO / ".." / "shared" / "corpus"))
 
 
 class ProfileMaker:
