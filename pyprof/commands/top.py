@@ -59,7 +59,7 @@ _LEGACY_INDEX = {
 _VALUED = ("sample_index", "nodecount", "nodefraction", "edgefraction", "focus",
            "ignore", "hide", "show", "show_from", "tagfocus", "tagignore",
            "tagshow", "taghide", "unit", "base", "diff_base", "source_path",
-           "trim_path")
+           "trim_path", "seconds", "timeout")
 _FRACTIONS = ("nodefraction", "edgefraction")
 _LISTS = ("base", "diff_base")  # may be given several times
 _TRUE = ("1", "t", "T", "true", "TRUE", "True")
@@ -86,6 +86,9 @@ def top(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
       --lines, --files, --filefunctions, --addresses, --noinlines
                             aggregate by line, file... instead of function
       --text                plain text even on a terminal
+    FILE may be a URL (http://host:port/debug/pprof/profile); -seconds=N
+    asks for N seconds, -timeout=N waits at most N seconds, and the fetched
+    profile is saved under $PPROF_TMPDIR or ~/pprof.
     Several FILEs are merged. pprof's filters and other options (--focus,
     --ignore, --hide, --show, --tagfocus, --mean, --unit, --base, ...) work
     as described in `pyprof tree --help`.
@@ -142,7 +145,8 @@ def parse_top_args(args: Tuple[str, ...]) -> dict:
     count_text: Optional[str] = None
     first = positional[0] if positional else ""
     if re.match(r"[+-]?[0-9]", first) and (
-        re.fullmatch(r"[+-]?[0-9]+", first) or not os.path.exists(first)
+        re.fullmatch(r"[+-]?[0-9]+", first)
+        or not (os.path.exists(first) or _looks_like_url(first))
     ):
         count_text = positional.pop(0)
     settings["files"] = positional or [DEFAULT_FILE]
@@ -212,6 +216,8 @@ def parse_view_args(
             i += 1
         if name == "nodecount":
             settings["nodecount"] = _count(value, command)
+        elif name in ("seconds", "timeout"):
+            settings[name] = _seconds(value, name, command)
         elif name in _FRACTIONS:
             settings[name] = _fraction(value, name, command)
         elif name in _LISTS:
@@ -224,11 +230,26 @@ def parse_view_args(
     return settings, positional
 
 
+def _looks_like_url(text: str) -> bool:
+    from pyprof.fetch import is_url
+
+    return is_url(text)
+
+
 def _count(text: str, command: str) -> int:
     if not re.fullmatch(r"\+?[0-9]+", text.strip()):
         raise UsageError(
             f"{command}: --nodecount={text} is not a whole number",
             "e.g. --nodecount=20; 0 means no limit",
+        )
+    return int(text)
+
+
+def _seconds(text: str, name: str, command: str) -> int:
+    if not re.fullmatch(r"\+?[0-9]+", text.strip()):
+        raise UsageError(
+            f"{command}: -{name}={text} is not a whole number of seconds",
+            "e.g. -seconds=30 to profile for 30 s when reading a URL",
         )
     return int(text)
 

@@ -47,6 +47,9 @@ Options (pprof's single-dash spellings work too, e.g. -focus=re):
   --base=FILE, --diff-base=FILE, --normalize   compare against FILE
   --source-path=DIRS, --trim-path=PREFIXES     where sources are (list)
   --compact-labels         header without File/Type/Time lines
+  --seconds=N, --timeout=N  for a URL FILE (http://host:port/debug/pprof/...):
+                           profile for N s, wait at most N s; the fetched
+                           profile is saved in $PPROF_TMPDIR or ~/pprof
 """
 
 
@@ -92,8 +95,8 @@ def load(settings: dict):
 
     files = settings["files"]
     bases = settings["base"] or settings["diff_base"]
-    sources = [pprof.load(path) for path in files]
-    base_protos = [pprof.load(path) for path in bases]
+    sources = [_load_one(path, settings) for path in files]
+    base_protos = [_load_one(path, settings) for path in bases]
     try:
         if len(sources) == 1 and not base_protos:
             return graph.prepare(sources[0])
@@ -103,6 +106,39 @@ def load(settings: dict):
     except graph.GraphError as exc:
         raise ProfileError(f"merging {' '.join(files + bases)}: {exc}",
                            "give profiles of the same kind") from None
+
+
+def _load_one(source: str, settings: dict):
+    """A profile from a file, or fetched from a URL and saved as pprof
+    saves it (see pyprof.fetch)."""
+    from pyprof import pprof
+
+    if not source.startswith("-"):
+        from pyprof import fetch
+
+        if fetch.is_url(source):
+            url, data = fetch.fetch(source, settings.get("seconds"),
+                                    settings.get("timeout"), note=_note)
+            try:
+                profile = pprof.load(data)
+            except ProfileError as exc:
+                message = exc.message.replace("reading profile", f"reading {url}", 1)
+                raise ProfileError(message, exc.hint) from None
+            if any(not m.has_functions for m in profile.mapping):
+                fetch.mark_symbolized(profile)
+                from pyprof.pprof import dumps
+
+                data = dumps(profile)
+            # Limitation: with several inputs pprof saves their merge in one
+            # file; pyprof saves each fetched profile on its own, so
+            # reopening them offline needs the same files and options again.
+            _note("Saved profile in " + fetch.save(profile, data))
+            return profile
+    return pprof.load(source)
+
+
+def _note(line: str) -> None:
+    click.echo(line, err=True)
 
 
 def graph_options(settings: dict, default_nodecount: int = 0):
