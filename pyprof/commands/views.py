@@ -91,7 +91,6 @@ def load(settings: dict):
         ProfileError: a file cannot be read or the files do not merge.
     """
     from pyprof import graph
-    from pyprof import pprof
 
     files = settings["files"]
     bases = settings["base"] or settings["diff_base"]
