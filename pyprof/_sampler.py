@@ -14,6 +14,7 @@ groups into the aggregate under their resolved frames.
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import gc
 import os
@@ -38,6 +39,18 @@ RING_SLOTS = 4096  # at 10 kHz on 4 busy threads, ~100 ms of headroom
 DRAIN_BATCH = 512  # records copied out per C call
 MAX_RATE_HZ = 100_000
 MAX_THREAD_STATES = 4096
+# How long a fork waits for the drain thread to finish its current drain
+# and leave the process before forking anyway (a drain takes milliseconds;
+# the bound only matters if the drain thread is stuck behind a lock the
+# forking thread holds).
+FORK_WAIT_S = 1.0
+
+# CPython 3.13 counts the process's threads for its fork warning after the
+# after_in_parent fork hooks have run (3.12 counts before them; later
+# versions were changed to count before them too), so there a drain thread
+# restarted by that hook would be counted. On 3.13 the restart waits for
+# the forking thread's next Python event instead (see _restart_later).
+_RESTART_AFTER_FORK_RETURNS = sys.version_info[:2] == (3, 13)
 
 _HEAD = struct.Struct("<QIiII")  # time_ns, weight, tid, depth, truncated
 _KEY_START = 12  # tid, depth, truncated, frames: the aggregation key
@@ -223,9 +236,16 @@ class Sampler:
         self._aggregate: Aggregate = {}
         self._agg_lock = threading.Lock()
         self._drain_lock = threading.Lock()  # the ring has one consumer
-        self._stop_event = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        # The drain thread: its stop event, a lock it releases as its last
+        # step, its _thread ident and a box it puts its kernel tid in. All
+        # None while no drain thread runs (stopped, or paused for a fork).
+        self._drain_ctl = threading.Lock()  # starts and stops of the thread
+        self._drain_stop: Optional[threading.Event] = None
+        self._drain_done = None
+        self._drain_ident = 0
+        self._drain_box: List[int] = [0]
         self._running = False
+        self._stopping = False
         self._armed: Dict[int, Set[int]] = {}  # tid -> thread-state ids
         self._threads_lock = threading.Lock()  # _armed, _ever_armed, names
         self._ever_armed: Set[int] = set()
@@ -271,23 +291,21 @@ class Sampler:
                 "per-thread CPU timers are not available here; sampling with "
                 "one process-wide timer (ITIMER_PROF), so the kernel picks "
                 "which busy thread each sample lands on")
-        self._stop_event = threading.Event()
+        self._stopping = False
         self._install_thread_hook()
         self._scan_threads()
-        self._thread = threading.Thread(target=self._drain_loop,
-                                        name="pyprof-drain", daemon=True)
-        self._thread.start()
+        with self._drain_ctl:
+            self._start_drain_thread()
 
     def stop(self) -> None:
         """Disarm every timer and drain what is left; safe to call twice."""
         global _running
         if not self._running:
             return
-        self._stop_event.set()
+        with self._drain_ctl:
+            self._stopping = True  # no fork hook restarts the drain thread
+            self._stop_drain_thread(wait=True)
         self._remove_thread_hook()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-        self._thread = None
         _lib.pyprof_sampler_stop()
         self._drain(final=True)
         with _running_lock:
@@ -319,7 +337,7 @@ class Sampler:
 
         def first_event(frame, event, arg):
             sys.setprofile(previous)
-            if self._running and threading.current_thread() is not self._thread:
+            if self._running:
                 self._arm_current_thread()
 
         self._thread_hook = first_event
@@ -383,15 +401,129 @@ class Sampler:
                 if native:
                     self._thread_names[native] = thread.name
 
-    def _drain_loop(self) -> None:
-        with self._threads_lock:
-            self._drain_tid = _lib.pyprof_gettid()
-            if self._drain_tid in self._armed:
-                _lib.pyprof_thread_disarm(self._drain_tid)
-                del self._armed[self._drain_tid]
-        while not self._stop_event.wait(DRAIN_INTERVAL_S):
-            self._scan_threads()
-            self._drain()
+    # ---- the drain thread -------------------------------------------------
+
+    def _start_drain_thread(self) -> None:
+        """Start a drain thread; the caller holds _drain_ctl.
+
+        _thread rather than threading: the program's threading.enumerate()
+        and active_count() stay as they are without pyprof. Nothing here
+        needs threading's bookkeeping: stop() waits on our own lock, and
+        the interpreter never waits for a _thread thread at exit (atexit
+        stops this one before that).
+        """
+        stop = threading.Event()
+        done = _thread.allocate_lock()
+        done.acquire()
+        box = [0]
+        self._drain_stop, self._drain_done, self._drain_box = stop, done, box
+        self._drain_ident = _thread.start_new_thread(
+            self._drain_loop, (stop, done, box))
+
+    def _stop_drain_thread(self, wait: bool, timeout: float = -1) -> bool:
+        """Ask the drain thread to end; the caller holds _drain_ctl.
+
+        With ``wait``, return once its loop is over (True), or False when
+        ``timeout`` passed first. Its last drain has then been done; what
+        the ring still holds is drained by the next thread or by stop().
+        """
+        stop, done = self._drain_stop, self._drain_done
+        if stop is None:
+            return True
+        stop.set()
+        self._drain_stop = self._drain_done = None
+        if not wait or _thread.get_ident() == self._drain_ident:
+            return True  # (a drain thread cannot wait for itself)
+        return done.acquire(True, timeout)
+
+    def _drain_loop(self, stop: threading.Event, done, box: List[int]) -> None:
+        tid = box[0] = _lib.pyprof_gettid()
+        try:
+            with self._threads_lock:
+                self._drain_tid = tid
+                if tid in self._armed:
+                    _lib.pyprof_thread_disarm(tid)
+                    del self._armed[tid]
+            while not stop.wait(DRAIN_INTERVAL_S):
+                self._scan_threads()
+                self._drain()
+        finally:
+            with self._threads_lock:
+                if self._drain_tid == tid:
+                    # The kernel may give this id to a new thread, which
+                    # must then be sampled.
+                    self._drain_tid = 0
+            done.release()
+
+    # ---- fork -------------------------------------------------------------
+
+    def _pause_for_fork(self) -> None:
+        """Before a fork: end the drain thread and wait until the kernel
+        no longer lists it, so the fork sees only the program's threads."""
+        if _thread.get_ident() == self._drain_ident:
+            return  # a finalizer run by the drain thread forks
+        deadline = time.monotonic() + FORK_WAIT_S
+        # Timeouts, not plain waits: this runs inside os.fork(), perhaps in
+        # a signal handler that interrupted stop() on this very thread.
+        if not self._drain_ctl.acquire(True, FORK_WAIT_S):
+            return
+        try:
+            box = self._drain_box
+            if self._drain_stop is None:
+                return
+            if not self._stop_drain_thread(wait=True, timeout=FORK_WAIT_S):
+                return
+        finally:
+            self._drain_ctl.release()
+        # Its loop is over, but the thread still has to leave Python and
+        # exit; CPython counts threads in /proc/self/stat.
+        task = f"/proc/self/task/{box[0]}"
+        while os.path.exists(task) and time.monotonic() < deadline:
+            time.sleep(0.0001)
+
+    def _resume_after_fork(self, caller: Optional[types.FrameType]) -> None:
+        """After a fork, in the parent: start a new drain thread (on 3.13
+        only once os.fork() has returned to ``caller``)."""
+        if _RESTART_AFTER_FORK_RETURNS and caller is not None \
+                and sys.getprofile() is None:
+            self._restart_later(caller)
+        else:
+            self._restart_drain_thread()
+
+    def _restart_drain_thread(self) -> None:
+        if not self._drain_ctl.acquire(True, FORK_WAIT_S):
+            return
+        try:
+            if self._running and not self._stopping and self._drain_stop is None:
+                self._start_drain_thread()
+        finally:
+            self._drain_ctl.release()
+
+    def _restart_later(self, caller: types.FrameType) -> None:
+        """Restart the drain thread at the forking thread's first profile
+        event after os.fork() returned.
+
+        Until fork returns, the only events are those of other fork hooks:
+        they run in new frames while ``caller`` still waits on the same
+        instruction. Once it returns, the next event is in ``caller``
+        itself (the next call or its return) or in a function it calls,
+        after ``caller`` has moved on. A program that already has a profile
+        function on this thread gets the drain thread back at once instead.
+
+        Limitation: on 3.13 the drain thread is restarted by the forking
+        thread's next Python call or return; a thread that forks and then
+        never runs Python code again leaves samples in the ring (up to
+        RING_SLOTS, then counted as dropped) until stop().
+        """
+        position = caller.f_lasti
+
+        def first_event(frame, event, arg):
+            if frame is not caller and caller.f_lasti == position:
+                return  # still inside os.fork(): another fork hook
+            sys.setprofile(None)
+            self._restart_drain_thread()
+
+        sys.setprofile(first_event)
 
     # ---- draining -----------------------------------------------------------
 
@@ -536,9 +668,28 @@ def _stop_at_exit() -> None:
         sampler.stop()
 
 
+def _before_fork() -> None:
+    sampler = _running
+    if sampler is not None:
+        sampler._pause_for_fork()
+
+
+def _after_fork_in_parent() -> None:
+    sampler = _running
+    if sampler is not None:
+        # The frame that called os.fork() (fork hooks are called from C);
+        # none when C code forked with no Python frame below it.
+        try:
+            caller = sys._getframe(1)
+        except ValueError:
+            caller = None
+        sampler._resume_after_fork(caller)
+
+
 def _after_fork_in_child() -> None:
     # The child inherits no timers and no drain thread (the C core stopped
-    # itself in its own fork hook); what was sampled belongs to the parent.
+    # itself in its own fork hook, and _before_fork ended the drain thread);
+    # what was sampled belongs to the parent.
     global _running, _running_lock
     sampler = _running
     _running = None
@@ -549,4 +700,6 @@ def _after_fork_in_child() -> None:
 
 
 atexit.register(_stop_at_exit)
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork,
+                    after_in_parent=_after_fork_in_parent,
+                    after_in_child=_after_fork_in_child)
