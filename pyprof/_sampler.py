@@ -51,6 +51,7 @@ FORK_WAIT_S = 1.0
 # restarted by that hook would be counted. On 3.13 the restart waits for
 # the forking thread's next Python event instead (see _restart_later).
 _RESTART_AFTER_FORK_RETURNS = sys.version_info[:2] == (3, 13)
+_MONITORING_TOOLS = (4, 3)  # sys.monitoring slots no standard tool claims
 
 _HEAD = struct.Struct("<QIiII")  # time_ns, weight, tid, depth, truncated
 _KEY_START = 12  # tid, depth, truncated, frames: the aggregation key
@@ -484,10 +485,8 @@ class Sampler:
     def _resume_after_fork(self, caller: Optional[types.FrameType]) -> None:
         """After a fork, in the parent: start a new drain thread (on 3.13
         only once os.fork() has returned to ``caller``)."""
-        if _RESTART_AFTER_FORK_RETURNS and caller is not None \
-                and sys.getprofile() is None:
-            self._restart_later(caller)
-        else:
+        if not (_RESTART_AFTER_FORK_RETURNS and caller is not None
+                and self._restart_later(caller)):
             self._restart_drain_thread()
 
     def _restart_drain_thread(self) -> None:
@@ -499,31 +498,50 @@ class Sampler:
         finally:
             self._drain_ctl.release()
 
-    def _restart_later(self, caller: types.FrameType) -> None:
-        """Restart the drain thread at the forking thread's first profile
-        event after os.fork() returned.
+    def _restart_later(self, caller: types.FrameType) -> bool:
+        """Restart the drain thread at the forking thread's first call or
+        return after os.fork() has returned; False if that cannot be
+        arranged (then the caller restarts it at once).
 
-        Until fork returns, the only events are those of other fork hooks:
-        they run in new frames while ``caller`` still waits on the same
-        instruction. Once it returns, the next event is in ``caller``
-        itself (the next call or its return) or in a function it calls,
-        after ``caller`` has moved on. A program that already has a profile
-        function on this thread gets the drain thread back at once instead.
+        This listens with a sys.monitoring tool of its own, so the
+        program's profile and trace functions and its own monitoring tools
+        are left alone; a tool slot in use means False. Until fork returns,
+        the only events are those of other fork hooks, which run in new
+        frames while ``caller`` still waits on the same instruction; once
+        it returns, the next event is in ``caller`` itself or in a function
+        it calls after moving on.
 
-        Limitation: on 3.13 the drain thread is restarted by the forking
-        thread's next Python call or return; a thread that forks and then
-        never runs Python code again leaves samples in the ring (up to
-        RING_SLOTS, then counted as dropped) until stop().
+        Limitation: on 3.13 a thread that forks and then never calls or
+        returns again leaves the drain thread stopped, so samples wait in
+        the ring (up to RING_SLOTS, then counted as dropped) until stop().
         """
+        monitoring = sys.monitoring
+        tool = next((t for t in _MONITORING_TOOLS
+                     if monitoring.get_tool(t) is None), None)
+        if tool is None:
+            return False
+        monitoring.use_tool_id(tool, "pyprof")
         position = caller.f_lasti
+        forking = _thread.get_ident()
+        events = (monitoring.events.CALL, monitoring.events.PY_START,
+                  monitoring.events.PY_RETURN)
 
-        def first_event(frame, event, arg):
+        def on_event(*args):
+            if _thread.get_ident() != forking:
+                return
+            frame = sys._getframe(1)
             if frame is not caller and caller.f_lasti == position:
                 return  # still inside os.fork(): another fork hook
-            sys.setprofile(None)
+            monitoring.set_events(tool, 0)
+            for event in events:
+                monitoring.register_callback(tool, event, None)
+            monitoring.free_tool_id(tool)
             self._restart_drain_thread()
 
-        sys.setprofile(first_event)
+        for event in events:
+            monitoring.register_callback(tool, event, on_event)
+        monitoring.set_events(tool, events[0] | events[1] | events[2])
+        return True
 
     # ---- draining -----------------------------------------------------------
 
