@@ -141,7 +141,10 @@ def prepare_many(
     p = _combine([resolve(s) for s in sources])
     if bases:
         base = _combine([resolve(b) for b in bases])
-        _check_compatible(p, base)
+        if normalize:
+            # Go compares the types as they are before normalizing, without
+            # converting units.
+            _check_compatible(p, base)
         if diff_base:
             for s in base.samples:
                 s.labels["pprof::base"] = ["true"]
@@ -227,6 +230,7 @@ def _combine(profiles: List[Prepared]) -> Prepared:
     first = profiles[0]
     if len(profiles) == 1:
         return first
+    _convert_units(profiles)
     for other in profiles[1:]:
         _check_compatible(first, other)
     comments: List[str] = []
@@ -247,13 +251,80 @@ def _combine(profiles: List[Prepared]) -> Prepared:
 
 
 def _check_compatible(a: Prepared, b: Prepared) -> None:
-    if a.sample_types != b.sample_types or a.period_type != b.period_type:
+    """Go's test before merging: the same period type and sample types,
+    names and units exactly."""
+    if a.period_type != b.period_type:
+        raise GraphError(f"incompatible period types &{_value_type(a.period_type)} "
+                         f"and &{_value_type(b.period_type)}")
+    if a.sample_types != b.sample_types:
+        # Go prints the two lists as pointers; their contents say more.
         def describe(p):
-            return " ".join(f"{t}/{u}" for t, u in p.sample_types)
+            return " ".join(_value_type(t) for t in p.sample_types)
         raise GraphError(
-            f"incompatible profiles: sample types [{describe(a)}] and "
-            f"[{describe(b)}]"
+            f"incompatible sample types [{describe(a)}] and [{describe(b)}]"
         )
+
+
+def _value_type(vt: Tuple[str, str]) -> str:
+    """A (type, unit) pair as Go's %v prints a ValueType in errors."""
+    return f"{{{vt[0]} {vt[1]} 0 0}}"
+
+
+def _convert_units(profiles: List[Prepared]) -> None:
+    """Bring profiles to common units before they merge, as pprof does.
+
+    Column by column (and for the period type), the types must agree up to
+    one trailing "s" and the units must be equal or of one family (time,
+    bytes...); each column is then converted to the finest unit any of the
+    profiles uses (milliseconds and nanoseconds give nanoseconds), values
+    rounded half away from zero, and samples left with only zeros in
+    converted columns go. The period is converted too (truncated).
+
+    Raises:
+        GraphError: Go's message for types that cannot be made one.
+    """
+    from pyprof.report.measure import scale
+
+    period_type = _common_type([p.period_type for p in profiles], "period type")
+    width = len(profiles[0].sample_types)
+    for p in profiles[1:]:
+        if len(p.sample_types) != width:
+            raise GraphError(f"inconsistent samples type count: {width} != "
+                             f"{len(p.sample_types)}")
+    columns = [_common_type([p.sample_types[i] for p in profiles], "sample types")
+               for i in range(width)]
+    for p in profiles:
+        if period_type is not None:
+            p.period = int(scale(p.period, p.period_type[1], period_type[1])[0])
+            p.period_type = (p.period_type[0], period_type[1])
+        ratios = []
+        for i, (kind, unit) in enumerate(p.sample_types):
+            common = columns[i]
+            if common is None:
+                ratios.append(1.0)
+                continue
+            ratios.append(scale(1, unit, common[1])[0])
+            p.sample_types[i] = (kind, common[1])
+        _scale(p, ratios)
+
+
+def _common_type(types: List[Tuple[str, str]], what: str) -> Optional[Tuple[str, str]]:
+    """The finest of compatible (type, unit) pairs; None for a single one."""
+    from pyprof.report.measure import scale
+    from pyprof.report.measure import same_family
+
+    if len(types) <= 1:
+        return None
+    finest = types[0]
+    for t in types[1:]:
+        compatible = finest[0][:-1] if finest[0].endswith("s") else finest[0]
+        other = t[0][:-1] if t[0].endswith("s") else t[0]
+        if compatible != other or not (finest[1] == t[1] or same_family(finest[1], t[1])):
+            raise GraphError(f"{what}: incompatible types: {_value_type(finest)} "
+                             f"{_value_type(t)}")
+        if scale(1, t[1], finest[1])[0] < 1:
+            finest = t
+    return finest
 
 
 def _normalize(p: Prepared, base: Prepared) -> None:

@@ -67,6 +67,12 @@ def _sniff(units: List[_Unit], name: str) -> Optional[_Unit]:
     return None
 
 
+def same_family(a: str, b: str) -> bool:
+    """Whether both units are known units of one family (time, bytes...)."""
+    return any(_sniff(units, a) is not None and _sniff(units, b) is not None
+               for _, units in _FAMILIES)
+
+
 def scale(value: int, from_unit: str, to_unit: str) -> Tuple[float, str]:
     """value in from_unit expressed in to_unit ("minimum"/"auto": best fit).
 
