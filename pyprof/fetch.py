@@ -14,7 +14,8 @@ allows). As `go tool pprof` does, pyprof
   ``pprof.<binary>.<sample types>.NNN.pb.gz`` and says so on stderr
   ("Saved profile in PATH"), so the same view can be made offline.
 
-Only the standard library is used (urllib).
+Only the standard library is used (urllib, imported when a URL is given,
+so that reading files does not pay for it).
 """
 
 from __future__ import annotations
@@ -23,9 +24,6 @@ import gzip
 import os
 import re
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Callable
 from typing import Optional
 from typing import Tuple
@@ -63,6 +61,8 @@ def adjust_url(
     Raises:
         ProfileError: source is not a usable URL.
     """
+    import urllib.parse
+
     text = source if re.match(r"(?i)https?://", source) else "http://" + source
     try:
         parts = urllib.parse.urlsplit(text)
@@ -108,6 +108,9 @@ def fetch(
             status, takes too long or sends too much; the message names
             the URL and the cause.
     """
+    import urllib.error
+    import urllib.request
+
     url, duration, wait = adjust_url(source, seconds, timeout)
     note(f"Fetching profile over HTTP from {url}")
     if duration and duration > 0:
@@ -139,7 +142,7 @@ def fetch(
     return url, data
 
 
-def _status_error(exc: "urllib.error.HTTPError") -> str:
+def _status_error(exc) -> str:
     """pprof's wording: the status, and the body when a Go pprof endpoint
     explains the failure in plain text."""
     status = f"server response: {exc.code} {exc.reason}"
