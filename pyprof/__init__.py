@@ -29,6 +29,7 @@ from typing import Optional
 from pyprof.errors import PyprofError
 from pyprof.session import Profile
 from pyprof.session import Session
+from pyprof.session import check_output_folder
 from pyprof.session import main_file_of
 
 __all__ = ["Profile", "PyprofError", "profile", "start", "stop"]
@@ -93,7 +94,7 @@ def profile(
     the profile object instead.
     """
     if path is not None:
-        _check_output_folder(os.fspath(path))
+        check_output_folder(os.fspath(path))
     start(rate_hz=rate_hz, max_frames=max_frames)
     try:
         yield
@@ -108,12 +109,3 @@ def _command_line() -> str:
 
     program = os.path.basename(sys.executable or "python")
     return " ".join(shlex.quote(part) for part in [program, *sys.argv])
-
-
-def _check_output_folder(path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise PyprofError(
-            f"writing {path}: folder {folder} does not exist",
-            hint="create the folder or choose another path",
-        )

@@ -9,6 +9,7 @@ from pyprof.commands import record as _record
 from pyprof.commands import top as _top
 from pyprof.commands import views as _views
 from pyprof.errors import PyprofError
+from pyprof.errors import UsageError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,6 +39,16 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("pyprof: interrupted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        # One line and a hint, like pyprof's own errors, not click's usage block.
+        command = exc.ctx.command_path if exc.ctx else "pyprof"
+        message = exc.format_message()
+        error = UsageError(
+            f"{command}: {message[:1].lower()}{message[1:]}",
+            hint=f"see '{command} --help'",
+        )
+        click.echo(error.format(), err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

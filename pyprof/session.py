@@ -277,3 +277,34 @@ def main_file_of(argv: Optional[Sequence[str]] = None) -> str:
     if argv and argv[0] and argv[0] not in ("-c", "-m") and os.path.isfile(argv[0]):
         return os.path.abspath(argv[0])
     return sys.executable or ""
+
+
+def check_output_folder(output: str) -> None:
+    """Fail before recording starts if the profile could not be written there."""
+    import tempfile
+
+    if not output:
+        raise UsageError(
+            "checking the output path: it is empty",
+            hint="give a file name, e.g. -o out.pb.gz",
+        )
+    folder = os.path.dirname(os.path.abspath(output))
+    where = f"checking the output path {output}"
+    if os.path.isdir(output):
+        raise UsageError(
+            f"{where}: it is a folder", hint="give a file name, e.g. -o out.pb.gz"
+        )
+    if not os.path.isdir(folder):
+        cause = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise UsageError(
+            f"{where}: {folder} {cause}",
+            hint="create the folder first or choose another output path",
+        )
+    try:
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".pyprof-probe-")
+    except OSError as exc:
+        raise UsageError(
+            f"{where}: cannot create files in {folder} ({exc.strerror or exc})",
+            hint="choose a writable folder for the output",
+        ) from None
+    probe.close()

@@ -33,6 +33,7 @@ from pyprof.session import MIN_RATE_HZ
 from pyprof.session import Profile
 from pyprof.session import Recording
 from pyprof.session import check_max_frames
+from pyprof.session import check_output_folder
 from pyprof.session import check_rate
 
 # Shell conventions for a command that cannot run.
@@ -97,30 +98,6 @@ def record(output: str, rate_hz: int, max_frames: int, command: Sequence[str]) -
     # A profile that could not be written fails a program that succeeded,
     # so that `pyprof record ... && pyprof top` stops there.
     sys.exit(1 if status == 0 and wrote is False else status)
-
-
-def check_output_folder(output: str) -> None:
-    """Fail before the program starts if the profile could not be written."""
-    folder = os.path.dirname(os.path.abspath(output))
-    where = f"checking the output path {output}"
-    if os.path.isdir(output):
-        raise UsageError(
-            f"{where}: it is a folder", hint="give a file name, e.g. -o out.pb.gz"
-        )
-    if not os.path.isdir(folder):
-        cause = "is not a folder" if os.path.exists(folder) else "does not exist"
-        raise UsageError(
-            f"{where}: {folder} {cause}",
-            hint="create the folder first or choose another -o path",
-        )
-    try:
-        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".pyprof-probe-")
-    except OSError as exc:
-        raise UsageError(
-            f"{where}: cannot create files in {folder} ({exc.strerror or exc})",
-            hint="choose a writable folder with -o",
-        ) from None
-    probe.close()
 
 
 def resolve_command(command: List[str]) -> List[str]:

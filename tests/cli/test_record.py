@@ -354,9 +354,21 @@ class TestBadInput:
         result = pyprof_run(
             "record", "--rat", "5", "--", sys.executable, "-c", "1", cwd=str(tmp_path)
         )
-        assert result.returncode == 2
-        assert "No such option" in result.stderr
-        assert not (tmp_path / "profile.pb.gz").exists()
+        self.check_error(result, 2, "no such option '--rat'", tmp_path)
+
+    def test_option_value_of_the_wrong_type_is_one_line(self, pyprof_run, tmp_path):
+        command = [sys.executable, "-c", "pass"]
+        result = pyprof_run("record", "--rate", "abc", "--", *command, cwd=tmp_path)
+        self.check_error(result, 2, "'abc' is not a valid integer", tmp_path)
+
+    def test_empty_output_path_is_refused_before_the_program_runs(
+        self, pyprof_run, tmp_path
+    ):
+        marker = tmp_path / "ran"
+        command = [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]
+        result = pyprof_run("record", "-o", "", "--", *command, cwd=tmp_path)
+        self.check_error(result, 2, "the output path: it is empty", tmp_path)
+        assert not marker.exists()
 
     @pytest.mark.parametrize("rate", ["0", "10001", "-5"])
     def test_rate_out_of_range_is_2(self, record, tmp_path, rate):

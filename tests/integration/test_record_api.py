@@ -125,6 +125,21 @@ def test_bad_rate_is_a_usage_error(tmp_path):
     ]
 
 
+def test_context_manager_refuses_a_folder_before_the_block_runs(tmp_path):
+    result = run_python(
+        """
+        import pyprof
+        try:
+            with pyprof.profile("."):
+                print("the block ran")
+        except pyprof.PyprofError as exc:
+            print(exc.message)
+        """,
+        tmp_path,
+    )
+    assert result.stdout == "checking the output path .: it is a folder\n"
+
+
 def test_import_is_light(tmp_path):
     result = run_python(
         """
