@@ -47,6 +47,7 @@ test-one:  ## run the suite on one interpreter: make test-one PY=/path/to/python
 bench: .venv/bin/pyprof  ## overhead and accuracy against py-spy and cProfile
 	.venv/bin/pip install -q py-spy
 	.venv/bin/python bench/run.py --output bench/RESULTS.md
+	.venv/bin/python bench/views.py --output bench/RESULTS.md
 
 clean:  ## remove build products and virtual environments
 	rm -rf .venv $(VENVS) build *.egg-info pyprof/_core*.so pyprof/*.o csrc/*.o
