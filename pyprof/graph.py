@@ -21,6 +21,7 @@ Sits between pyprof.pprof (bytes to a Profile message) and pyprof.report
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 import re
@@ -31,6 +32,7 @@ from typing import Sequence
 from typing import Set
 from typing import Tuple
 
+from pyprof import goregexp
 from pyprof._proto import profile_pb2
 
 GRANULARITIES = ("functions", "filefunctions", "files", "lines", "addresses")
@@ -545,12 +547,11 @@ def _prune_key(name: str) -> str:
 def _prune(p: Prepared, drop: str, keep: str) -> None:
     """Cut the frames drop_frames names, and everything they called.
 
-    Limitation: the expressions are Go RE2 syntax, compiled here with
-    Python's re; the rare constructs that differ may match differently.
+    The expressions are Go RE2 syntax, read by pyprof.goregexp.
     """
     try:
-        drop_re = re.compile(f"^(?:{drop})$")
-        keep_re = re.compile(f"^(?:{keep})$") if keep else None
+        drop_re = goregexp.compile(f"^(?:{drop})$")
+        keep_re = goregexp.compile(f"^(?:{keep})$") if keep else None
     except re.error as exc:
         raise GraphError(f"failed to compile regexp {drop}: {exc}") from None
     prune: Set[int] = set()
@@ -667,13 +668,12 @@ def active_filters(opts: "GraphOptions") -> List[str]:
 def _compile(option: str, value: str) -> Optional["re.Pattern"]:
     """Go's unanchored regexp for a filter option, or None when unset.
 
-    Limitation: the expressions are Go RE2 syntax, compiled with Python's
-    re; constructs the two read differently may match differently.
+    The expressions are Go RE2 syntax, read by pyprof.goregexp.
     """
     if not value:
         return None
     try:
-        return re.compile(value)
+        return goregexp.compile(value)
     except re.error as exc:
         raise GraphError(f"parsing {option} regexp: {exc}") from None
 
@@ -757,7 +757,7 @@ def _tag_filter(option: str, value: str, units: Dict[str, str],
     patterns = []
     for part in value.split(","):
         try:
-            patterns.append(re.compile(part))
+            patterns.append(goregexp.compile(part))
         except re.error as exc:
             raise GraphError(f"parsing {option} regexp: {exc}") from None
     if not want_key:
@@ -1116,13 +1116,14 @@ def build_graph(p: Prepared, opts: GraphOptions, index: int,
 
 
 def _weighted(p: Prepared, index: int, mean: bool):
-    """(stack, value, divisor) of every sample that contributes."""
+    """(location ids from the root, value, divisor) of every sample that
+    contributes."""
     out = []
     for s in p.samples:
         w = s.values[index]
         d = s.values[0] if mean else 0
         if w or d:
-            out.append((s.locations, w, d))
+            out.append(([loc.id for loc in reversed(s.locations)], w, d))
     return out
 
 
@@ -1225,7 +1226,7 @@ def _clean_path(path: str) -> str:
 
 
 def _build(
-    weighted: Sequence[Tuple[List[Location], int, int]],
+    weighted: Sequence[Tuple[List[int], int, int]],
     keys: Dict[int, List[NodeKey]],
     kept: Optional[Set[NodeKey]],
     drop_negative: bool,
@@ -1258,31 +1259,32 @@ def _build(
     # (caller, callee) -> [weight, every call inlined, stamp]
     edges: Dict[Tuple[Node, Node], list] = {}
     stamp = 0
-    for locations, w, dw in weighted:
+    row_of = rows.__getitem__
+    flatten = itertools.chain.from_iterable
+    for ids, w, dw in weighted:
         stamp += 1
         parent: Optional[Node] = None
         residual = False
-        for loc in reversed(locations):
-            for node, inline in rows[loc.id]:
-                if node is None:
-                    residual = True
-                    continue
-                if node.stamp != stamp:
-                    node.stamp = stamp
-                    node.cum += w
-                    node.cum_div += dw
-                if parent is not None and node is not parent:
-                    pair = (parent, node)
-                    edge = edges.get(pair)
-                    if edge is None:
-                        edges[pair] = [w, inline, stamp]
-                    elif edge[2] != stamp:
-                        edge[2] = stamp
-                        edge[0] += w
-                        if not inline:
-                            edge[1] = False
-                parent = node
-                residual = False
+        for node, inline in flatten(map(row_of, ids)):
+            if node is None:
+                residual = True
+                continue
+            if node.stamp != stamp:
+                node.stamp = stamp
+                node.cum += w
+                node.cum_div += dw
+            if parent is not None and node is not parent:
+                pair = (parent, node)
+                edge = edges.get(pair)
+                if edge is None:
+                    edges[pair] = [w, inline, stamp]
+                elif edge[2] != stamp:
+                    edge[2] = stamp
+                    edge[0] += w
+                    if not inline:
+                        edge[1] = False
+            parent = node
+            residual = False
         if parent is not None and not residual:
             parent.flat += w
             parent.flat_div += dw

@@ -18,6 +18,7 @@ from typing import List
 from typing import Optional
 from typing import Tuple
 
+from pyprof import goregexp
 from pyprof import graph
 from pyprof.report import measure
 from pyprof.report.top import _Formatter
@@ -79,7 +80,7 @@ def list_report(prepared: graph.Prepared, opts: graph.GraphOptions,
             regexp names no function.
     """
     try:
-        symbol = re.compile(regexp)
+        symbol = goregexp.compile(regexp)
     except re.error as exc:
         raise graph.GraphError(f"parsing argument regexp {regexp}: {exc}") from None
     opts = dataclasses.replace(opts, granularity="lines", nodecount=0,

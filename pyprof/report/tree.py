@@ -12,6 +12,7 @@ import re
 from typing import List
 from typing import Optional
 
+from pyprof import goregexp
 from pyprof import graph
 from pyprof.report import measure
 from pyprof.report.top import _Formatter
@@ -91,7 +92,7 @@ def tree_report(
     symbol = None
     if peek is not None:
         try:
-            symbol = re.compile(peek)
+            symbol = goregexp.compile(peek)
         except re.error as exc:
             raise graph.GraphError(f"parsing argument regexp {peek}: {exc}") from None
         opts = dataclasses.replace(opts, nodecount=0, nodefraction=0.0,

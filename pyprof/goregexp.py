@@ -1,0 +1,179 @@
+"""Go's regular expressions (RE2 syntax) on top of Python's re.
+
+pprof's options (-focus, -ignore, -hide, -show, -show_from, -tagfocus,
+list and peek) take RE2 expressions. Most of RE2 reads the same in
+Python's re; this module rewrites the parts that do not, so a user's
+expression selects the same functions in pyprof as in `go tool pprof`:
+
+- POSIX classes inside brackets, ``[[:alpha:]]``; a ``[`` or ``&``, ``~``,
+  ``|`` inside brackets is a plain character (Python warns about them as
+  possible future set operations);
+- ``\\Q...\\E`` literal text, ``\\z`` end of text, ``\\x{10FFFF}``;
+- ``\\d``, ``\\w``, ``\\s`` and ``\\b`` are ASCII-only in RE2;
+- ``\\pL``, ``\\p{L}``, ``\\PL``, ``\\pN``, ``\\p{Nd}`` (letters, numbers);
+- a ``{`` that does not start a repetition (``a{,3}``) is a literal.
+
+Limitation: other Unicode classes (``\\p{Greek}``, ``\\p{Lu}``), negated
+POSIX classes (``[[:^alpha:]]``) and the ungreedy flag ``(?U)`` raise
+re.error saying so, where Go would accept them; ``$`` also matches before
+a final newline, as in Python, which only matters for names that end in
+one.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Pattern
+
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\x00-\\x7f",
+    "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+
+# RE2's Perl classes are ASCII; Python's are Unicode for str patterns.
+_PERL_CLASSES = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r "}
+
+# The Unicode classes Python's re can express.
+_UNICODE_CLASSES = {"L": "[^\\W\\d_]", "N": "\\d", "Nd": "\\d"}
+
+_REPETITION = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
+_HEX_BRACED = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+_UNICODE_CLASS = re.compile(r"\\([pP])(?:\{(\^?)([A-Za-z_]+)\}|([A-Za-z]))")
+_POSIX = re.compile(r"\[:(\^?)([a-z]+):\]")
+_ASCII_BOUNDARY = (
+    r"(?:(?<![0-9A-Za-z_])(?=[0-9A-Za-z_])|(?<=[0-9A-Za-z_])(?![0-9A-Za-z_]))"
+)
+_ASCII_NON_BOUNDARY = (
+    r"(?:(?<=[0-9A-Za-z_])(?=[0-9A-Za-z_])|(?<![0-9A-Za-z_])(?![0-9A-Za-z_]))"
+)
+
+
+def compile(pattern: str) -> Pattern[str]:  # noqa: A001 - mirrors re.compile
+    """Compile an RE2 expression; raises re.error as re.compile does."""
+    translated = translate(pattern)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return re.compile(translated)
+
+
+def translate(pattern: str) -> str:
+    """Rewrite an RE2 expression into Python's re syntax."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            text, i = _escape(pattern, i, in_class=False)
+            out.append(text)
+        elif char == "[":
+            text, i = _bracket(pattern, i)
+            out.append(text)
+        elif char == "{":
+            match = _REPETITION.match(pattern, i)
+            text = match.group() if match else "\\{"
+            out.append(text)
+            i += len(text) if match else 1
+        elif pattern.startswith("(?", i):
+            _check_flags(pattern, i)
+            out.append(char)
+            i += 1
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def _check_flags(pattern: str, i: int) -> None:
+    flags = re.match(r"\(\?([a-zA-Z-]*)[:)]", pattern[i:])
+    if flags and "U" in flags.group(1):
+        raise re.error("the ungreedy flag (?U) is not supported", pattern, i)
+
+
+def _escape(pattern: str, i: int, in_class: bool):
+    """Translate the escape at pattern[i]; returns (text, next index)."""
+    if i + 1 >= len(pattern):
+        raise re.error("trailing backslash at end of expression", pattern, i)
+    letter = pattern[i + 1]
+    if letter == "Q" and not in_class:
+        end = pattern.find("\\E", i + 2)
+        literal = pattern[i + 2 :] if end < 0 else pattern[i + 2 : end]
+        return re.escape(literal), len(pattern) if end < 0 else end + 2
+    if letter == "z" and not in_class:
+        return "\\Z", i + 2
+    if letter in "bB" and not in_class:
+        return (_ASCII_BOUNDARY if letter == "b" else _ASCII_NON_BOUNDARY), i + 2
+    if letter.lower() in _PERL_CLASSES:
+        chars = _PERL_CLASSES[letter.lower()]
+        if letter.islower():
+            return (chars if in_class else f"[{chars}]"), i + 2
+        if in_class:
+            message = f"\\{letter} inside brackets is not supported"
+            raise re.error(message, pattern, i)
+        return f"[^{chars}]", i + 2
+    hex_braced = _HEX_BRACED.match(pattern, i)
+    if hex_braced:
+        return f"\\U{int(hex_braced.group(1), 16):08x}", hex_braced.end()
+    unicode_class = _UNICODE_CLASS.match(pattern, i)
+    if unicode_class:
+        return _unicode_class(pattern, i, unicode_class, in_class)
+    return pattern[i : i + 2], i + 2
+
+
+def _unicode_class(pattern: str, i: int, match: "re.Match[str]", in_class: bool):
+    negated = (match.group(1) == "P") != bool(match.group(2))
+    name = match.group(3) or match.group(4)
+    if name not in _UNICODE_CLASSES or in_class:
+        where = " inside brackets" if in_class else ""
+        message = f"the class \\p{{{name}}}{where} is not supported"
+        raise re.error(message, pattern, i)
+    positive = _UNICODE_CLASSES[name]
+    if not negated:
+        return positive, match.end()
+    return f"(?:(?!{positive})[\\s\\S])", match.end()
+
+
+def _bracket(pattern: str, i: int):
+    """Translate the bracket expression at pattern[i]; returns (text, next)."""
+    out = ["["]
+    j = i + 1
+    if pattern.startswith("^", j):
+        out.append("^")
+        j += 1
+    if pattern.startswith("]", j):  # a leading ] is a member
+        out.append("\\]")
+        j += 1
+    while j < len(pattern) and pattern[j] != "]":
+        posix = _POSIX.match(pattern, j)
+        if posix:
+            negated, name = posix.groups()
+            if name not in _POSIX_CLASSES or negated:
+                message = f"the class [:{negated}{name}:] is not supported"
+                raise re.error(message, pattern, j)
+            out.append(_POSIX_CLASSES[name])
+            j = posix.end()
+        elif pattern[j] == "\\":
+            text, j = _escape(pattern, j, in_class=True)
+            out.append(text)
+        elif pattern[j] in "[&~|":
+            out.append("\\" + pattern[j])
+            j += 1
+        else:
+            out.append(pattern[j])
+            j += 1
+    if j >= len(pattern):
+        raise re.error("missing closing ]", pattern, i)
+    out.append("]")
+    return "".join(out), j + 1
