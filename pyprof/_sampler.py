@@ -305,7 +305,12 @@ class Sampler:
             return
         with self._drain_ctl:
             self._stopping = True  # no fork hook restarts the drain thread
-            self._stop_drain_thread(wait=True)
+            box = self._drain_box
+            running = self._drain_stop is not None
+            if self._stop_drain_thread(wait=True) and running \
+                    and _thread.get_ident() != self._drain_ident:
+                # A fork right after stop() must not see it either.
+                _wait_until_gone(box[0], time.monotonic() + FORK_WAIT_S)
         self._remove_thread_hook()
         _lib.pyprof_sampler_stop()
         self._drain(final=True)
@@ -476,11 +481,7 @@ class Sampler:
                 return
         finally:
             self._drain_ctl.release()
-        # Its loop is over, but the thread still has to leave Python and
-        # exit; CPython counts threads in /proc/self/stat.
-        task = f"/proc/self/task/{box[0]}"
-        while os.path.exists(task) and time.monotonic() < deadline:
-            time.sleep(0.0001)
+        _wait_until_gone(box[0], deadline)
 
     def _resume_after_fork(self, caller: Optional[types.FrameType]) -> None:
         """After a fork, in the parent: start a new drain thread (on 3.13
@@ -676,6 +677,18 @@ class Sampler:
                 f"{self.rate_hz} Hz asked for: the kernel checks CPU timers on "
                 f"its own tick; CPU time is still counted in full (timer "
                 f"overruns weight each sample)")
+
+
+def _wait_until_gone(tid: int, deadline: float) -> None:
+    """Wait until kernel thread ``tid`` has exited, or ``deadline``.
+
+    A drain thread whose loop is over still has to leave Python and exit;
+    until then CPython's fork warning counts it (it reads the number of
+    threads from /proc/self/stat).
+    """
+    task = f"/proc/self/task/{tid}"
+    while os.path.exists(task) and time.monotonic() < deadline:
+        time.sleep(0.0001)
 
 
 def _stop_at_exit() -> None:
