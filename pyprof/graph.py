@@ -360,7 +360,10 @@ def _round_half_away(x: float) -> int:
 
 def _resolve_sample(s, strings, by_location_id) -> Sample:
     """A Sample with its labels decoded the way Go 1.19 decodes them."""
-    sample = Sample([by_location_id[i] for i in s.location_id], list(s.value))
+    sample = Sample(list(map(by_location_id.__getitem__, s.location_id)),
+                    list(s.value))
+    if not s.label:
+        return sample
     for lb in s.label:
         key = strings[lb.key]
         if lb.str:
@@ -446,25 +449,35 @@ def merge(p: Prepared) -> None:
     if p.mappings:
         map_mapping(p.mappings[0])
     samples = []
+    done = by_old_location.get
     for s in p.samples:
         if not any(s.values):
             continue
-        stack = [map_location(loc) for loc in s.locations]
-        key = (
-            tuple(loc.id for loc in stack),
-            tuple(sorted((k, tuple(v)) for k, v in s.labels.items())),
-            tuple(sorted(
-                (k, tuple(v), tuple(s.num_units.get(k, ())))
-                for k, v in s.num_labels.items()
-            )),
-        )
+        stack = [done(id(loc)) or map_location(loc) for loc in s.locations]
+        # The new locations live as long as the merge, so their object ids
+        # stand for them in the key.
+        if s.labels or s.num_labels:
+            key = (
+                tuple(map(id, stack)),
+                tuple(sorted((k, tuple(v)) for k, v in s.labels.items())),
+                tuple(sorted(
+                    (k, tuple(v), tuple(s.num_units.get(k, ())))
+                    for k, v in s.num_labels.items()
+                )),
+            )
+        else:
+            key = tuple(map(id, stack))
         same = merged.get(key)
         if same is not None:
             same.values = [a + b for a, b in zip(same.values, s.values)]
             continue
-        copy = Sample(stack, list(s.values), {k: list(v) for k, v in s.labels.items()},
-                      {k: list(v) for k, v in s.num_labels.items()},
-                      {k: list(v) for k, v in s.num_units.items()})
+        if s.labels or s.num_labels:
+            copy = Sample(stack, list(s.values),
+                          {k: list(v) for k, v in s.labels.items()},
+                          {k: list(v) for k, v in s.num_labels.items()},
+                          {k: list(v) for k, v in s.num_units.items()})
+        else:
+            copy = Sample(stack, list(s.values))
         merged[key] = copy
         samples.append(copy)
     p.samples = samples
@@ -1083,24 +1096,34 @@ def build_trimmed_graph(p: Prepared, opts: GraphOptions) -> TrimmedGraph:
     keys = _location_keys(p, opts)
     weighted = _weighted(p, index, opts.mean)
 
-    nodes = _build(weighted, keys, None, opts.drop_negative)
+    # pprof builds the whole graph, keeps the nodes above nodefraction and
+    # builds again with only those, then keeps the nodecount largest and
+    # builds once more. A kept node's flat and cum do not depend on which
+    # other nodes are kept (only the edges do), so the cuts are decided on
+    # values alone and the graph with edges is built once, for the nodes
+    # finally kept.
+    nodes = _node_values(weighted, keys, opts.drop_negative)
     flat_sum = sum(n.flat for n in nodes)
     node_cutoff = abs(int(flat_sum * opts.nodefraction))
     edge_cutoff = abs(int(flat_sum * opts.edgefraction))
 
+    cut = False
     dropped_nodes = 0
     if node_cutoff > 0:
-        kept = {n.key for n in nodes if abs(n.cum) >= node_cutoff}
-        if len(kept) != len(nodes):
-            dropped_nodes = len(nodes) - len(kept)
-            nodes = _build(weighted, keys, kept, opts.drop_negative)
+        above = [n for n in nodes if abs(n.cum) >= node_cutoff]
+        if len(above) != len(nodes):
+            dropped_nodes = len(nodes) - len(above)
+            nodes = above
+            cut = True
     orig_count = len(nodes)
 
     _sort(nodes, opts.cum_sort)
     if opts.nodecount > 0 and opts.nodecount < len(nodes):
-        kept = {n.key for n in nodes[: opts.nodecount]}
-        nodes = _build(weighted, keys, kept, opts.drop_negative)
-        _sort(nodes, opts.cum_sort)
+        nodes = nodes[: opts.nodecount]
+        cut = True
+    kept = {n.key for n in nodes} if cut else None
+    nodes = _build(weighted, keys, kept, opts.drop_negative)
+    _sort(nodes, opts.cum_sort)
 
     dropped_edges = _trim_edges(nodes, edge_cutoff)
     return TrimmedGraph(nodes, index, full_total, orig_count, dropped_nodes,
@@ -1225,6 +1248,59 @@ def _clean_path(path: str) -> str:
     return cleaned or "."
 
 
+def _node_values(
+    weighted: Sequence[Tuple[List[int], int, int]],
+    keys: Dict[int, List[NodeKey]],
+    drop_negative: bool,
+) -> List[Node]:
+    """The nodes _build would make with kept=None, with their flat and cum
+    values but no edges, at a fraction of the cost."""
+    by_key: Dict[NodeKey, int] = {}
+    made: List[Node] = []
+    rows: Dict[int, List[int]] = {}
+    for loc_id, loc_keys in keys.items():
+        row = []
+        for key in loc_keys:
+            i = by_key.get(key)
+            if i is None:
+                i = by_key[key] = len(made)
+                made.append(Node(key))
+            row.append(i)
+        rows[loc_id] = row
+    count = len(made)
+    flat = [0] * count
+    cum = [0] * count
+    flat_div = [0] * count
+    cum_div = [0] * count
+    # The innermost line of a stack's leaf location takes the flat value.
+    innermost = {loc_id: row[0] for loc_id, row in rows.items()}
+    row_of = rows.__getitem__
+    flatten = itertools.chain.from_iterable
+    for ids, w, dw in weighted:
+        if not ids:
+            continue
+        on_stack = set(flatten(map(row_of, ids)))
+        for i in on_stack:
+            cum[i] += w
+        if dw:
+            for i in on_stack:
+                cum_div[i] += dw
+        leaf = innermost[ids[-1]]
+        flat[leaf] += w
+        flat_div[leaf] += dw
+
+    nodes = []
+    for i, node in enumerate(made):
+        node.flat, node.cum = flat[i], cum[i]
+        node.flat_div, node.cum_div = flat_div[i], cum_div[i]
+        if node.cum == 0 and node.flat == 0:
+            continue
+        if drop_negative and (node.flat < 0 or (node.flat == 0 and node.cum < 0)):
+            continue
+        nodes.append(node)
+    return nodes
+
+
 def _build(
     weighted: Sequence[Tuple[List[int], int, int]],
     keys: Dict[int, List[NodeKey]],
@@ -1239,10 +1315,12 @@ def _build(
     less than a set of what one sample has seen.
     """
     by_key: Dict[NodeKey, Node] = {}
-    # Per location: (node or None when not kept, is an inlined call), from
-    # the outermost line to the innermost, i.e. in the order a stack is
-    # walked from its root.
+    # Per location: (node, is an inlined call) for its kept nodes, from the
+    # outermost line to the innermost, i.e. in the order a stack is walked
+    # from its root; and whether its innermost line's node is not kept (a
+    # stack ending there gives no node its flat value).
     rows: Dict[int, tuple] = {}
+    leaf_dropped: Dict[int, bool] = {}
     for loc_id, loc_keys in keys.items():
         made: List[Optional[Node]] = []
         for key in loc_keys:
@@ -1254,7 +1332,9 @@ def _build(
                 node = by_key[key] = Node(key)
             made.append(node)
         last = len(made) - 1
-        rows[loc_id] = tuple((made[i], i != last) for i in range(last, -1, -1))
+        rows[loc_id] = tuple((made[i], i != last) for i in range(last, -1, -1)
+                             if made[i] is not None)
+        leaf_dropped[loc_id] = made[0] is None
 
     # (caller, callee) -> [weight, every call inlined, stamp]
     edges: Dict[Tuple[Node, Node], list] = {}
@@ -1264,11 +1344,7 @@ def _build(
     for ids, w, dw in weighted:
         stamp += 1
         parent: Optional[Node] = None
-        residual = False
         for node, inline in flatten(map(row_of, ids)):
-            if node is None:
-                residual = True
-                continue
             if node.stamp != stamp:
                 node.stamp = stamp
                 node.cum += w
@@ -1284,8 +1360,7 @@ def _build(
                     if not inline:
                         edge[1] = False
             parent = node
-            residual = False
-        if parent is not None and not residual:
+        if parent is not None and not leaf_dropped[ids[-1]]:
             parent.flat += w
             parent.flat_div += dw
 
