@@ -46,15 +46,66 @@ def test_fork_of_a_single_threaded_program_does_not_warn(scenario):
         tasks = len(os.listdir("/proc/self/task"))
         drained = sum(p for (_, p) in s._aggregate.values())
         s.stop()
+        pid = os.fork()  # right after stop(): the drain thread is gone
+        if pid == 0:
+            os._exit(7)
+        statuses.append(os.waitpid(pid, 0)[1])
         total = sum(p for _, (_, p) in s.take().items())
         report(statuses=statuses, tasks=tasks, drained=drained, total=total,
                stderr=sys.stderr.getvalue())
     """)
     assert result["stderr"] == "", result
-    assert result["statuses"] == [7 << 8] * 5, result
+    assert result["statuses"] == [7 << 8] * 6, result
     assert result["tasks"] == 2, result
     assert result["drained"] > 100, result
     assert 200 < result["total"] < 450, result  # ~0.3 s at 1 kHz
+
+
+def test_fork_leaves_profile_functions_and_monitoring_tools_alone(scenario):
+    # The drain thread comes back after the fork without the program's own
+    # profile function being replaced or a sys.monitoring tool left behind;
+    # a fork from a second thread works the same.
+    result = scenario("""
+        import io, os, threading, warnings
+        warnings.simplefilter("always", DeprecationWarning)
+        sys.stderr = io.StringIO()
+        events = []
+        def mine(frame, event, arg):
+            events.append(event)
+        def fork_and_wait():
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            return os.waitpid(pid, 0)[1]
+        s = Sampler(rate_hz=1000)
+        s.start()
+        sys.setprofile(mine)
+        status = fork_and_wait()
+        profile_kept = sys.getprofile() is mine
+        sys.setprofile(None)
+        burn(0.1)
+        time.sleep(0.1)
+        tasks_after_first = len(os.listdir("/proc/self/task"))
+        statuses = []
+        helper = threading.Thread(target=lambda: statuses.append(fork_and_wait()))
+        helper.start(); helper.join()
+        burn(0.1)
+        time.sleep(0.1)
+        tasks_after_second = len(os.listdir("/proc/self/task"))
+        tools = []
+        if hasattr(sys, "monitoring"):
+            tools = [sys.monitoring.get_tool(i) for i in range(6)]
+        s.stop()
+        report(status=status, profile_kept=profile_kept, events=len(events),
+               tasks=[tasks_after_first, tasks_after_second], statuses=statuses,
+               tools=tools, total=sum(p for _, (_, p) in s.take().items()))
+    """)
+    assert result["status"] == 0 and result["statuses"] == [0], result
+    assert result["profile_kept"], result
+    assert result["events"] > 2, result  # it saw the calls around the fork
+    assert result["tasks"] == [2, 2], result  # the drain thread came back
+    assert all(tool is None for tool in result["tools"]), result
+    assert 120 < result["total"] < 320, result  # ~0.2 s at 1 kHz
 
 
 def test_many_forks_while_threads_burn_lose_no_samples(scenario):
