@@ -238,8 +238,9 @@ class Sampler:
         self._agg_lock = threading.Lock()
         self._drain_lock = threading.Lock()  # the ring has one consumer
         # The drain thread: its stop event, a lock it releases as its last
-        # step, its _thread ident and a box it puts its kernel tid in. All
-        # None while no drain thread runs (stopped, or paused for a fork).
+        # step, its _thread ident and a box it puts its kernel tid in. Event
+        # and lock are None, the ident 0, while no drain thread runs
+        # (stopped, or ended for a fork).
         self._drain_ctl = threading.Lock()  # starts and stops of the thread
         self._drain_stop: Optional[threading.Event] = None
         self._drain_done = None
@@ -305,12 +306,10 @@ class Sampler:
             return
         with self._drain_ctl:
             self._stopping = True  # no fork hook restarts the drain thread
-            box = self._drain_box
-            running = self._drain_stop is not None
-            if self._stop_drain_thread(wait=True) and running \
-                    and _thread.get_ident() != self._drain_ident:
+            leaving = self._stop_drain_thread()
+            if leaving:
                 # A fork right after stop() must not see it either.
-                _wait_until_gone(box[0], time.monotonic() + FORK_WAIT_S)
+                _wait_until_gone(leaving, time.monotonic() + FORK_WAIT_S)
         self._remove_thread_hook()
         _lib.pyprof_sampler_stop()
         self._drain(final=True)
@@ -426,21 +425,26 @@ class Sampler:
         self._drain_ident = _thread.start_new_thread(
             self._drain_loop, (stop, done, box))
 
-    def _stop_drain_thread(self, wait: bool, timeout: float = -1) -> bool:
-        """Ask the drain thread to end; the caller holds _drain_ctl.
+    def _stop_drain_thread(self, timeout: float = -1) -> int:
+        """End the drain thread and wait until its loop is over; the caller
+        holds _drain_ctl.
 
-        With ``wait``, return once its loop is over (True), or False when
-        ``timeout`` passed first. Its last drain has then been done; what
-        the ring still holds is drained by the next thread or by stop().
+        Returns the kernel tid of the thread, now on its way out, or 0 when
+        none ran, when ``timeout`` passed first or when called from the
+        drain thread itself. What the ring still holds is drained by the
+        next drain thread or by stop().
         """
-        stop, done = self._drain_stop, self._drain_done
+        stop, done, box = self._drain_stop, self._drain_done, self._drain_box
         if stop is None:
-            return True
+            return 0
         stop.set()
+        itself = _thread.get_ident() == self._drain_ident
+        # Cleared now: the ident may be reused by a thread of the program.
         self._drain_stop = self._drain_done = None
-        if not wait or _thread.get_ident() == self._drain_ident:
-            return True  # (a drain thread cannot wait for itself)
-        return done.acquire(True, timeout)
+        self._drain_ident = 0
+        if itself or not done.acquire(True, timeout):
+            return 0
+        return box[0]
 
     def _drain_loop(self, stop: threading.Event, done, box: List[int]) -> None:
         tid = box[0] = _lib.pyprof_gettid()
@@ -474,14 +478,11 @@ class Sampler:
         if not self._drain_ctl.acquire(True, FORK_WAIT_S):
             return
         try:
-            box = self._drain_box
-            if self._drain_stop is None:
-                return
-            if not self._stop_drain_thread(wait=True, timeout=FORK_WAIT_S):
-                return
+            leaving = self._stop_drain_thread(timeout=FORK_WAIT_S)
         finally:
             self._drain_ctl.release()
-        _wait_until_gone(box[0], deadline)
+        if leaving:
+            _wait_until_gone(leaving, deadline)
 
     def _resume_after_fork(self, caller: Optional[types.FrameType]) -> None:
         """After a fork, in the parent: start a new drain thread (on 3.13
@@ -496,6 +497,11 @@ class Sampler:
         try:
             if self._running and not self._stopping and self._drain_stop is None:
                 self._start_drain_thread()
+        except RuntimeError:
+            # No thread to be had (a limit on threads): stop() drains the
+            # ring instead; the fork itself, or the program's next call,
+            # must not fail for it.
+            self._drain_stop = self._drain_done = None
         finally:
             self._drain_ctl.release()
 
