@@ -52,6 +52,12 @@ FORK_WAIT_S = 1.0
 # the forking thread's next Python event instead (see _restart_later).
 _RESTART_AFTER_FORK_RETURNS = sys.version_info[:2] == (3, 13)
 _MONITORING_TOOLS = (4, 3)  # sys.monitoring slots no standard tool claims
+_TOOL_EVENTS = ()
+if _RESTART_AFTER_FORK_RETURNS:
+    _TOOL_EVENTS = (sys.monitoring.events.CALL, sys.monitoring.events.PY_START,
+                    sys.monitoring.events.PY_RETURN)
+# Tools claimed by _restart_later and not yet released.
+_tools_in_use: Set[int] = set()
 
 _HEAD = struct.Struct("<QIiII")  # time_ns, weight, tid, depth, truncated
 _KEY_START = 12  # tid, depth, truncated, frames: the aggregation key
@@ -260,6 +266,11 @@ class Sampler:
         self._samples = 0
         self._periods = 0
         self._empty = 0
+        # Per thread, where its latest sample was credited: ("agg", key of
+        # the aggregate) or ("group", counts of a group still waiting for
+        # names). A thread's next sample gives part of its weight there
+        # (see _read_ring).
+        self._last_stack: Dict[int, tuple] = {}
         self._buffer = None
         self._record_size = 0
         self._update_stats()
@@ -281,6 +292,7 @@ class Sampler:
             self._running = True
         self.warnings = []
         self._samples = self._periods = self._empty = 0
+        self._last_stack = {}
         self._armed = {}  # the C core deleted every timer at the last stop
         self._ever_armed = set()
         self._drain_tid = 0
@@ -359,6 +371,7 @@ class Sampler:
             self._thread_names[tid] = threading.current_thread().name
             if tid == self._drain_tid:
                 return
+            self._last_stack.pop(tid, None)  # a new thread: no sample yet
             if tid in self._armed:
                 # This thread has just started, so a timer already filed
                 # under its tid belongs to an earlier thread that had the
@@ -530,24 +543,22 @@ class Sampler:
         monitoring.use_tool_id(tool, "pyprof")
         position = caller.f_lasti
         forking = _thread.get_ident()
-        events = (monitoring.events.CALL, monitoring.events.PY_START,
-                  monitoring.events.PY_RETURN)
 
-        def on_event(*args):
-            if _thread.get_ident() != forking:
+        # Bound now: the events of other threads may come in while the
+        # interpreter tears this module down.
+        def on_event(*args, get_ident=_thread.get_ident, frame_of=sys._getframe):
+            if get_ident() != forking:
                 return
-            frame = sys._getframe(1)
+            frame = frame_of(1)
             if frame is not caller and caller.f_lasti == position:
                 return  # still inside os.fork(): another fork hook
-            monitoring.set_events(tool, 0)
-            for event in events:
-                monitoring.register_callback(tool, event, None)
-            monitoring.free_tool_id(tool)
+            _release_tool(tool)
             self._restart_drain_thread()
 
-        for event in events:
+        for event in _TOOL_EVENTS:
             monitoring.register_callback(tool, event, on_event)
-        monitoring.set_events(tool, events[0] | events[1] | events[2])
+        monitoring.set_events(tool, sum(_TOOL_EVENTS))
+        _tools_in_use.add(tool)
         return True
 
     # ---- draining -----------------------------------------------------------
@@ -559,38 +570,91 @@ class Sampler:
             # Code objects parked before this point are named only by
             # records already in the ring, which this drain resolves.
             parked = _lib.pyprof_codes_parked()
-            groups = self._read_ring()
-            if groups or self._pending:
-                self._resolve_into_aggregate(groups, final)
+            groups, last, carry = self._read_ring()
+            if groups or self._pending or last:
+                self._resolve_into_aggregate(groups, final, last, carry)
             _lib.pyprof_codes_release(parked)
 
-    def _read_ring(self) -> Dict[bytes, List[int]]:
-        """Group raw records by stack bytes: {key: [samples, periods]}."""
+    def _read_ring(self) -> Tuple[Dict[bytes, List[int]],
+                                  Dict[int, Optional[bytes]],
+                                  Dict[int, List]]:
+        """Group raw records by stack bytes: {key: [samples, periods]}.
+
+        A sample's weight (1 + timer overruns) is the thread's CPU time
+        since its previous sample, and the kernel notices an expired CPU
+        timer only on a tick that finds the thread running. On a busy
+        machine the scheduler can run a thread between ticks for tens of
+        milliseconds, so one signal may carry 20-50 periods, spent in code
+        the profiler never saw. Crediting all of them to the stack the
+        signal lands on piles a whole gap onto one function (or misses
+        one that ran only inside the gap). Instead the gap is shared:
+        half to the thread's previous sample's stack, half to this one
+        (the trapezoid rule). When both stacks are the same nothing
+        changes; when they differ, the boundary lies somewhere in the gap
+        and halves are the expected split. Totals are unchanged, and a
+        weight of 1 (no overrun) is never split.
+
+        Also returns, per thread seen, the key of its last record (None
+        when that record had no Python frame), and the shares owed to the
+        stacks of samples taken in earlier drains: {tid: [periods, key of
+        the record that owes them]}.
+        """
         groups: Dict[bytes, List[int]] = {}
+        last: Dict[int, Optional[bytes]] = {}
+        carry: Dict[int, List] = {}
         if self._buffer is None:  # never started
-            return groups
+            return groups, last, carry
         size = self._record_size
         view = _ffi.buffer(self._buffer)
         while True:
             n = _lib.pyprof_sampler_drain(self._buffer, DRAIN_BATCH)
             for i in range(n):
                 offset = i * size
-                _, weight, _, depth, _ = _HEAD.unpack_from(view, offset)
+                _, weight, tid, depth, _ = _HEAD.unpack_from(view, offset)
                 if depth == 0:
                     self._empty += 1
+                    last[tid] = None  # no Python stack to share a gap with
                     continue
                 key = view[offset + _KEY_START:offset + 24 + _FRAME_SIZE * depth]
+                share = weight // 2
+                if share:
+                    if tid in last:
+                        previous = last[tid]
+                        if previous is not None:
+                            groups[previous][1] += share
+                            weight -= share
+                    elif tid in self._last_stack:
+                        carry[tid] = [share, key]
+                        weight -= share
                 group = groups.get(key)
                 if group is None:
                     groups[key] = [1, weight]
                 else:
                     group[0] += 1
                     group[1] += weight
+                last[tid] = key
             if n < DRAIN_BATCH:
-                return groups
+                return groups, last, carry
 
     def _resolve_into_aggregate(self, groups: Dict[bytes, List[int]],
-                                final: bool) -> None:
+                                final: bool,
+                                last: Dict[int, Optional[bytes]],
+                                carry: Dict[int, List]) -> None:
+        # Shares owed to stacks sampled in earlier drains (see _read_ring).
+        for tid, (share, key) in carry.items():
+            target = self._last_stack.get(tid)
+            if target is None:  # the thread was replaced meanwhile
+                groups[key][1] += share
+            elif target[0] == "group":
+                target[1][1] += share  # still waiting for names
+            else:
+                with self._agg_lock:
+                    entry = self._aggregate.get(target[1])
+                    if entry is None:
+                        self._aggregate[target[1]] = [0, share]
+                    else:
+                        entry[1] += share
+                    self._periods += share
         # Distinct (code address, offset) pairs across all groups.
         decoded = []
         pairs: Dict[Tuple[int, int], int] = {}
@@ -628,11 +692,13 @@ class Sampler:
         all_codes = {id(code): code for group in ready for code, _ in group[2]}
         info, unresolved = self._codes.lookup(list(all_codes.values()), force=final)
         half = self.max_frames // 2
+        placed: Dict[int, tuple] = {}  # id(counts) -> where they went
         with self._agg_lock:
             for group in ready:
                 tid, cut, located, (samples, periods) = group
                 if unresolved and any(id(code) in unresolved for code, _ in located):
                     self._pending.append(group)  # named at a later drain
+                    placed[id(group[3])] = ("group", group[3])
                     continue
                 stack = tuple(info[id(code)] + (line,) for code, line in located)
                 if cut:
@@ -646,6 +712,17 @@ class Sampler:
                     entry[1] += periods
                 self._samples += samples
                 self._periods += periods
+                placed[id(group[3])] = ("agg", (thread, stack))
+        # Where each thread's latest sample now sits; a stack placed from
+        # the pending list moves from "group" to "agg".
+        for tid, target in list(self._last_stack.items()):
+            if target[0] == "group" and id(target[1]) in placed:
+                self._last_stack[tid] = placed[id(target[1])]
+        for tid, key in last.items():
+            if key is None:
+                self._last_stack.pop(tid, None)
+            else:
+                self._last_stack[tid] = placed[id(groups[key])]
 
     # ---- statistics ---------------------------------------------------------
 
@@ -681,8 +758,10 @@ class Sampler:
             self.warnings.append(
                 f"sampling at ~{stats['effective_hz']:.0f} Hz, below the "
                 f"{self.rate_hz} Hz asked for: the kernel checks CPU timers on "
-                f"its own tick; CPU time is still counted in full (timer "
-                f"overruns weight each sample)")
+                f"its own tick, and only on ticks that find the thread running "
+                f"(rarer on a busy machine); CPU time is still counted in full "
+                f"(timer overruns weight each sample), but fewer samples mean "
+                f"coarser shares")
 
 
 def _wait_until_gone(tid: int, deadline: float) -> None:
@@ -697,12 +776,23 @@ def _wait_until_gone(tid: int, deadline: float) -> None:
         time.sleep(0.0001)
 
 
+def _release_tool(tool: int) -> None:
+    if tool in _tools_in_use:
+        _tools_in_use.discard(tool)
+        sys.monitoring.set_events(tool, 0)
+        for event in _TOOL_EVENTS:
+            sys.monitoring.register_callback(tool, event, None)
+        sys.monitoring.free_tool_id(tool)
+
+
 def _stop_at_exit() -> None:
     # Before the interpreter frees thread states, so no late signal reads
     # freed memory.
     sampler = _running
     if sampler is not None:
         sampler.stop()
+    for tool in list(_tools_in_use):
+        _release_tool(tool)
 
 
 def _before_fork() -> None:
@@ -728,6 +818,10 @@ def _after_fork_in_child() -> None:
     # itself in its own fork hook, and _before_fork ended the drain thread);
     # what was sampled belongs to the parent.
     global _running, _running_lock
+    # A restart another thread of the parent was waiting for has no
+    # thread to happen on here.
+    for tool in list(_tools_in_use):
+        _release_tool(tool)
     sampler = _running
     _running = None
     _running_lock = threading.Lock()
