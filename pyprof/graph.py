@@ -20,9 +20,11 @@ Sits between pyprof.pprof (bytes to a Profile message) and pyprof.report
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import math
+import operator
 import os
 import re
 from typing import Dict
@@ -420,7 +422,8 @@ def merge(p: Prepared) -> None:
     def map_function(f: Function) -> Function:
         key = (f.name, f.system_name, f.filename, f.start_line)
         if key not in functions:
-            functions[key] = dataclasses.replace(f, id=len(functions) + 1)
+            functions[key] = Function(len(functions) + 1, f.name, f.system_name,
+                                      f.filename, f.start_line)
         return functions[key]
 
     def map_location(loc: Location) -> Location:
@@ -453,7 +456,9 @@ def merge(p: Prepared) -> None:
     for s in p.samples:
         if not any(s.values):
             continue
-        stack = [done(id(loc)) or map_location(loc) for loc in s.locations]
+        stack = list(map(done, map(id, s.locations)))
+        if None in stack:
+            stack = [done(id(loc)) or map_location(loc) for loc in s.locations]
         # The new locations live as long as the merge, so their object ids
         # stand for them in the key.
         if s.labels or s.num_labels:
@@ -1139,14 +1144,15 @@ def build_graph(p: Prepared, opts: GraphOptions, index: int,
 
 
 def _weighted(p: Prepared, index: int, mean: bool):
-    """(location ids from the root, value, divisor) of every sample that
+    """(location ids, leaf first, value, divisor) of every sample that
     contributes."""
+    location_id = operator.attrgetter("id")
     out = []
     for s in p.samples:
         w = s.values[index]
         d = s.values[0] if mean else 0
         if w or d:
-            out.append(([loc.id for loc in reversed(s.locations)], w, d))
+            out.append((list(map(location_id, s.locations)), w, d))
     return out
 
 
@@ -1248,6 +1254,15 @@ def _clean_path(path: str) -> str:
     return cleaned or "."
 
 
+def _table(keys: Dict[int, list], fill):
+    """Something indexed by location id: a list when the ids are small
+    numbers (as merge() leaves them), faster than a dict; else a dict."""
+    size = max(keys, default=0) + 1
+    if size <= 2 * len(keys) + 1024:
+        return [fill] * size
+    return {}
+
+
 def _node_values(
     weighted: Sequence[Tuple[List[int], int, int]],
     keys: Dict[int, List[NodeKey]],
@@ -1257,7 +1272,11 @@ def _node_values(
     values but no edges, at a fraction of the cost."""
     by_key: Dict[NodeKey, int] = {}
     made: List[Node] = []
-    rows: Dict[int, List[int]] = {}
+    # Per location, the index of its innermost node (which takes the flat
+    # value of stacks ending there) and of its other nodes (inlined
+    # callers) when it has some.
+    innermost = _table(keys, 0)
+    callers: Dict[int, List[int]] = {}
     for loc_id, loc_keys in keys.items():
         row = []
         for key in loc_keys:
@@ -1266,28 +1285,42 @@ def _node_values(
                 i = by_key[key] = len(made)
                 made.append(Node(key))
             row.append(i)
-        rows[loc_id] = row
+        innermost[loc_id] = row[0]
+        if len(row) > 1:
+            callers[loc_id] = row[1:]
     count = len(made)
     flat = [0] * count
     cum = [0] * count
     flat_div = [0] * count
     cum_div = [0] * count
-    # The innermost line of a stack's leaf location takes the flat value.
-    innermost = {loc_id: row[0] for loc_id, row in rows.items()}
-    row_of = rows.__getitem__
+    node_of = innermost.__getitem__
+    with_callers = callers.keys()
     flatten = itertools.chain.from_iterable
+    # Each sample adds its value to the cum of every node on its stack,
+    # once. Samples are grouped by value (a CPU profile has few distinct
+    # ones) so that the nodes are counted by collections.Counter, in C.
+    by_value: Dict[int, list] = {}
+    by_divisor: Dict[int, list] = {}
     for ids, w, dw in weighted:
         if not ids:
             continue
-        on_stack = set(flatten(map(row_of, ids)))
-        for i in on_stack:
-            cum[i] += w
+        on_stack = set(map(node_of, ids))
+        if callers and not with_callers.isdisjoint(ids):
+            on_stack.update(flatten(callers[i] for i in ids if i in callers))
+        group = by_value.get(w)
+        if group is None:
+            by_value[w] = [on_stack]
+        else:
+            group.append(on_stack)
         if dw:
-            for i in on_stack:
-                cum_div[i] += dw
-        leaf = innermost[ids[-1]]
+            by_divisor.setdefault(dw, []).append(on_stack)
+        leaf = innermost[ids[0]]
         flat[leaf] += w
         flat_div[leaf] += dw
+    for values, out in ((by_value, cum), (by_divisor, cum_div)):
+        for w, stacks in values.items():
+            for i, times in collections.Counter(flatten(stacks)).items():
+                out[i] += times * w
 
     nodes = []
     for i, node in enumerate(made):
@@ -1319,8 +1352,8 @@ def _build(
     # outermost line to the innermost, i.e. in the order a stack is walked
     # from its root; and whether its innermost line's node is not kept (a
     # stack ending there gives no node its flat value).
-    rows: Dict[int, tuple] = {}
-    leaf_dropped: Dict[int, bool] = {}
+    rows = _table(keys, ())
+    leaf_dropped = _table(keys, False)
     for loc_id, loc_keys in keys.items():
         made: List[Optional[Node]] = []
         for key in loc_keys:
@@ -1344,7 +1377,7 @@ def _build(
     for ids, w, dw in weighted:
         stamp += 1
         parent: Optional[Node] = None
-        for node, inline in flatten(map(row_of, ids)):
+        for node, inline in flatten(map(row_of, reversed(ids))):
             if node.stamp != stamp:
                 node.stamp = stamp
                 node.cum += w
@@ -1360,7 +1393,7 @@ def _build(
                     if not inline:
                         edge[1] = False
             parent = node
-        if parent is not None and not leaf_dropped[ids[-1]]:
+        if parent is not None and not leaf_dropped[ids[0]]:
             parent.flat += w
             parent.flat_div += dw
 

@@ -220,28 +220,36 @@ def _check(p: profile_pb2.Profile, data: bytes):
     for f in p.function:
         if bad(f.name, f.system_name, f.filename):
             return _UNRECOGNIZED
+    # One pass over the samples: label indices (not a profile at all) and
+    # the per-sample checks, whose failure is reported only after the
+    # checks Go makes before them.
+    types = len(p.sample_type)
+    location_ids = {loc.id for loc in p.location}
+    known = location_ids.issuperset
+    sample_problem = None
     for s in p.sample:
-        for lb in s.label:
-            if bad(lb.key) or (lb.str and bad(lb.str)):
-                return _UNRECOGNIZED
-            if not lb.str and lb.num_unit and bad(lb.num_unit):
-                return _UNRECOGNIZED
+        if s.label:
+            for lb in s.label:
+                if bad(lb.key) or (lb.str and bad(lb.str)):
+                    return _UNRECOGNIZED
+                if not lb.str and lb.num_unit and bad(lb.num_unit):
+                    return _UNRECOGNIZED
+        if sample_problem is None:
+            if len(s.value) != types:
+                sample_problem = (
+                    f"malformed profile: mismatch: sample has {len(s.value)} "
+                    f"values vs. {types} types"
+                )
+            elif not known(s.location_id):
+                sample_problem = "malformed profile: sample has nil location"
     if p.time_nanos and _has_two_times(data):
         return "concatenated profiles detected"
 
     # The structural checks, in the order Go makes them.
-    types = len(p.sample_type)
     if types == 0 and len(p.sample):
         return "malformed profile: missing sample type information"
-    location_ids = {loc.id for loc in p.location}
-    for s in p.sample:
-        if len(s.value) != types:
-            return (
-                f"malformed profile: mismatch: sample has {len(s.value)} "
-                f"values vs. {types} types"
-            )
-        if any(i not in location_ids for i in s.location_id):
-            return "malformed profile: sample has nil location"
+    if sample_problem is not None:
+        return sample_problem
     for kind, items, id_name in (
         ("mapping", p.mapping, "ID"),
         ("function", p.function, "ID"),

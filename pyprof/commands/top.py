@@ -102,17 +102,18 @@ def top(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
     from pyprof.commands import views
     from pyprof.report.top import top_report
 
-    prepared = views.load(settings)
-    opts = views.graph_options(settings)
-    report = views.report_errors(settings, lambda: top_report(
-        prepared, opts, compact_labels=settings["compact_labels"]))
-    views.print_notes(report.notes)
-    if views.wants_text(settings):
-        views.write_text(report.text())
-    else:
-        from pyprof.render import print_top
+    with views.gc_paused():
+        prepared = views.load(settings)
+        opts = views.graph_options(settings)
+        report = views.report_errors(settings, lambda: top_report(
+            prepared, opts, compact_labels=settings["compact_labels"]))
+        views.print_notes(report.notes)
+        if views.wants_text(settings):
+            views.write_text(report.text())
+        else:
+            from pyprof.render import print_top
 
-        print_top(report)
+            print_top(report)
 
 
 def parse_args(args: Tuple[str, ...]) -> dict:
