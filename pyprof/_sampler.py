@@ -10,6 +10,14 @@ records (thread id, code addresses, instruction offsets) as bytes, then
 resolves each distinct code address once to (qualified name, file, first
 line) and each distinct (code, offset) to a line, and only then adds the
 groups into the aggregate under their resolved frames.
+
+The drain thread stays out of the program's sight: it is started with the
+``_thread`` module, so threading.enumerate() and active_count() do not list
+it, and it is not running while the process forks (``_before_fork`` ends
+it, the parent starts a new one), so os.fork() in a single-threaded program
+stays free of CPython's "multi-threaded" DeprecationWarning (3.12 and
+later). Limitation: it is still an OS thread with a Python thread state,
+so sys._current_frames() and /proc/self/task list it while it runs.
 """
 
 from __future__ import annotations
