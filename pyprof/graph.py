@@ -391,7 +391,7 @@ def merge(p: Prepared) -> None:
     and locations become one and are renumbered 1..N in order of first use,
     walking the samples in order, each from leaf to root. Unused functions,
     locations and mappings vanish, except the first mapping (the main
-    binary). The numbers of every view are unchanged; -raw and -traces show
+    binary). p's Sample objects are reused, not copied. The numbers of every view are unchanged; -raw and -traces show
     the merged form.
 
     Several profiles are merged the same way once their samples are put
@@ -476,15 +476,11 @@ def merge(p: Prepared) -> None:
         if same is not None:
             same.values = [a + b for a, b in zip(same.values, s.values)]
             continue
-        if s.labels or s.num_labels:
-            copy = Sample(stack, list(s.values),
-                          {k: list(v) for k, v in s.labels.items()},
-                          {k: list(v) for k, v in s.num_labels.items()},
-                          {k: list(v) for k, v in s.num_units.items()})
-        else:
-            copy = Sample(stack, list(s.values))
-        merged[key] = copy
-        samples.append(copy)
+        # The sample itself is kept (p's samples are p's own): only its
+        # stack changes, and values summed into it get a new list.
+        s.locations = stack
+        merged[key] = s
+        samples.append(s)
     p.samples = samples
     p.locations = list(locations.values())
     p.mappings = list(mapping_keys.values())
@@ -1107,7 +1103,7 @@ def build_trimmed_graph(p: Prepared, opts: GraphOptions) -> TrimmedGraph:
     # other nodes are kept (only the edges do), so the cuts are decided on
     # values alone and the graph with edges is built once, for the nodes
     # finally kept.
-    nodes = _node_values(weighted, keys, opts.drop_negative)
+    nodes, everyone = _node_values(weighted, keys, opts.drop_negative)
     flat_sum = sum(n.flat for n in nodes)
     node_cutoff = abs(int(flat_sum * opts.nodefraction))
     edge_cutoff = abs(int(flat_sum * opts.edgefraction))
@@ -1126,8 +1122,7 @@ def build_trimmed_graph(p: Prepared, opts: GraphOptions) -> TrimmedGraph:
     if opts.nodecount > 0 and opts.nodecount < len(nodes):
         nodes = nodes[: opts.nodecount]
         cut = True
-    kept = {n.key for n in nodes} if cut else None
-    nodes = _build(weighted, keys, kept, opts.drop_negative)
+    _add_edges(weighted, keys, nodes if cut else everyone)
     _sort(nodes, opts.cum_sort)
 
     dropped_edges = _trim_edges(nodes, edge_cutoff)
@@ -1331,7 +1326,53 @@ def _node_values(
         if drop_negative and (node.flat < 0 or (node.flat == 0 and node.cum < 0)):
             continue
         nodes.append(node)
-    return nodes
+    return nodes, made
+
+
+def _add_edges(
+    weighted: Sequence[Tuple[List[int], int, int]],
+    keys: Dict[int, List[NodeKey]],
+    members: List[Node],
+) -> None:
+    """Connect members (nodes made by _node_values) as _build would when
+    only they are kept: an edge per caller and callee adjacent on a stack
+    once the other nodes are left out, weighted by the samples that pass
+    it (each sample once), and inline when every such call is."""
+    by_key = {n.key: n for n in members}
+    # Per location: (member, is an inlined call) from its outermost line to
+    # its innermost, i.e. in the order a stack is walked from its root.
+    entries = _table(keys, ())
+    for loc_id, loc_keys in keys.items():
+        made = [by_key.get(key) for key in loc_keys]
+        last = len(made) - 1
+        entries[loc_id] = tuple((made[i], i != last) for i in range(last, -1, -1)
+                                if made[i] is not None)
+    # Each sample counts once per edge, with the flag of its first
+    # (rootmost) call: edges remember the last sample that counted them.
+    edges: Dict[Tuple[Node, Node], list] = {}  # -> [weight, inline, stamp]
+    get = edges.get
+    entry_of = entries.__getitem__
+    flatten = itertools.chain.from_iterable
+    stamp = 0
+    for ids, w, _ in weighted:
+        stamp += 1
+        parent = None
+        for node, inline in flatten(map(entry_of, reversed(ids))):
+            if parent is not None and node is not parent:
+                pair = (parent, node)
+                edge = get(pair)
+                if edge is None:
+                    edges[pair] = [w, inline, stamp]
+                elif edge[2] != stamp:
+                    edge[2] = stamp
+                    edge[0] += w
+                    if not inline:
+                        edge[1] = False
+            parent = node
+    for (caller, callee), (weight, inline, _) in edges.items():
+        edge = [weight, inline]
+        caller.out_edges[callee] = edge
+        callee.in_edges[caller] = edge
 
 
 def _build(
