@@ -354,7 +354,8 @@ class TestBadInput:
         result = pyprof_run(
             "record", "--rat", "5", "--", sys.executable, "-c", "1", cwd=str(tmp_path)
         )
-        self.check_error(result, 2, "no such option '--rat'", tmp_path)
+        self.check_error(result, 2, "no such option", tmp_path)
+        assert "--rat" in result.stderr
 
     def test_option_value_of_the_wrong_type_is_one_line(self, pyprof_run, tmp_path):
         command = [sys.executable, "-c", "pass"]
