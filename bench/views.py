@@ -134,8 +134,8 @@ def run(command: List[str], env: Dict[str, str]) -> Tuple[float, float, bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="alternating rounds for the large profiles (5)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds for the large profiles (3)")
     parser.add_argument("--startup-runs", type=int, default=30)
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--locations", type=int, default=50_000)
@@ -204,8 +204,8 @@ def render(args, startup_runs, speed, differ, go, elapsed) -> str:
                                     text=True).stdout.strip()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines += [
-        f"Made with `python bench/views.py --output {args.output}` (`make bench` runs it "
-        f"in `.venv`), {when}, in {elapsed / 60:.1f} minutes; CPython "
+        f"Made with `python bench/views.py {' '.join(sys.argv[1:])}` (`make bench` runs "
+        f"it in `.venv`), {when}, in {elapsed / 60:.1f} minutes; CPython "
         f"{platform.python_version()}, {go_version or 'go not installed'}, "
         f"{os.cpu_count()} cores, load average before the end "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}.",

@@ -453,11 +453,13 @@ def merge(p: Prepared) -> None:
         map_mapping(p.mappings[0])
     samples = []
     done = by_old_location.get
+    mapped = by_old_location.__getitem__
     for s in p.samples:
         if not any(s.values):
             continue
-        stack = list(map(done, map(id, s.locations)))
-        if None in stack:
+        try:
+            stack = list(map(mapped, map(id, s.locations)))
+        except KeyError:  # a location not met before
             stack = [done(id(loc)) or map_location(loc) for loc in s.locations]
         # The new locations live as long as the merge, so their object ids
         # stand for them in the key.
