@@ -131,30 +131,27 @@ def load(settings: dict):
 def _load_one(source: str, settings: dict):
     """A profile from a file, or fetched from a URL and saved as pprof
     saves it (see pyprof.fetch)."""
+    from pyprof import fetch
     from pyprof import pprof
 
-    if not source.startswith("-"):
-        from pyprof import fetch
-
-        if fetch.is_url(source):
-            url, data = fetch.fetch(source, settings.get("seconds"),
-                                    settings.get("timeout"), note=_note)
-            try:
-                profile = pprof.load(data)
-            except ProfileError as exc:
-                message = exc.message.replace("reading profile", f"reading {url}", 1)
-                raise ProfileError(message, exc.hint) from None
-            if any(not m.has_functions for m in profile.mapping):
-                fetch.mark_symbolized(profile)
-                from pyprof.pprof import dumps
-
-                data = dumps(profile)
-            # Limitation: with several inputs pprof saves their merge in one
-            # file; pyprof saves each fetched profile on its own, so
-            # reopening them offline needs the same files and options again.
-            _note("Saved profile in " + fetch.save(profile, data))
-            return profile
-    return pprof.load(source)
+    if not fetch.is_url(source):
+        return pprof.load(source)
+    url, data = fetch.fetch(source, settings.get("seconds"), settings.get("timeout"),
+                            note=_note)
+    try:
+        profile = pprof.load(data)
+    except ProfileError as exc:
+        message = exc.message.replace("reading profile", f"reading {url}", 1)
+        raise ProfileError(message, exc.hint) from None
+    if any(not m.has_functions for m in profile.mapping):
+        # Saved as pprof saves it: with the mappings it counts as symbolized.
+        fetch.mark_symbolized(profile)
+        data = pprof.dumps(profile)
+    # Limitation: with several inputs pprof saves their merge in one file;
+    # pyprof saves each fetched profile on its own, so reopening them offline
+    # needs the same files and options again.
+    _note("Saved profile in " + fetch.save(profile, data))
+    return profile
 
 
 def _note(line: str) -> None:
