@@ -136,6 +136,26 @@ void pyprof_codes_release(uint32_t n);
  * enters Python through PyGILState_Ensure, as C libraries' threads do;
  * returns when it is done, with PyRun_SimpleString's result. */
 int pyprof_test_c_thread(const char *source);
+/* Call graph edges (graphagg.c), for pyprof.graph. Locations are
+ * 0..nlocs-1; location l has the entries loc_start[l] .. loc_start[l+1]-1
+ * (graph node 0..nnodes-1, and 1 when the call into it is inlined), root
+ * side first. Sample s has the locations sample_locs[sample_start[s]] ..
+ * sample_locs[sample_start[s+1]-1], leaf first, and the value weights[s].
+ * On success *out holds the edges (free with pyprof_edges_free) and the
+ * return is >= 0; PYPROF_EINVAL for an index out of range, PYPROF_ENOMEM.
+ * Pure computation: no GIL needed, no global state. */
+typedef struct pyprof_edges pyprof_edges;
+int pyprof_edges_build(uint32_t nlocs, const uint32_t *loc_start,
+                       const int32_t *entry_node, const uint8_t *entry_inline,
+                       uint32_t nnodes, uint32_t nsamples,
+                       const uint64_t *sample_start, const uint32_t *sample_locs,
+                       const int64_t *weights, pyprof_edges **out);
+/* How many edges, and a copy of them in the order first met: caller and
+ * callee nodes, summed weight, 1 when every counted call was inlined. */
+uint32_t pyprof_edges_count(const pyprof_edges *e);
+void pyprof_edges_copy(const pyprof_edges *e, int32_t *caller, int32_t *callee,
+                       int64_t *weight, uint8_t *inline_all);
+void pyprof_edges_free(pyprof_edges *e);
 /* CDEF-END */
 
 #endif /* PYPROF_CORE_H */

@@ -14,7 +14,7 @@ from cffi import FFI
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
-SOURCES = ["ring.c", "sampler.c", "walk.c", "pyapi.c"]
+SOURCES = ["ring.c", "sampler.c", "walk.c", "pyapi.c", "graphagg.c"]
 
 
 def _cdef_text() -> str:

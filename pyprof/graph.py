@@ -1349,6 +1349,8 @@ def _add_edges(
         last = len(made) - 1
         entries[loc_id] = tuple((made[i], i != last) for i in range(last, -1, -1)
                                 if made[i] is not None)
+    if isinstance(entries, list) and _add_edges_in_c(weighted, entries, members):
+        return
     # Each sample counts once per edge, with the flag of its first
     # (rootmost) call: edges remember the last sample that counted them.
     edges: Dict[Tuple[Node, Node], list] = {}  # -> [weight, inline, stamp]
@@ -1375,6 +1377,75 @@ def _add_edges(
         edge = [weight, inline]
         caller.out_edges[callee] = edge
         callee.in_edges[caller] = edge
+
+
+# Below this many samples the C edge counter's set-up costs more than the
+# Python loop saves.
+_C_EDGES_MIN_SAMPLES = 2000
+_INT64_LIMIT = 1 << 62
+
+
+def _add_edges_in_c(weighted, entries: list, members: List[Node]) -> bool:
+    """_add_edges' loop run by the C core (csrc/graphagg.c), which gives the
+    same edges in the same order; False (nothing done) when the core is not
+    built with it, the profile is small, or values could overflow int64."""
+    if len(weighted) < _C_EDGES_MIN_SAMPLES:
+        return False
+    try:
+        from pyprof import _core
+        lib, ffi = _core.lib, _core.ffi
+        lib.pyprof_edges_build  # noqa: B018 - an older build lacks it
+    except (ImportError, AttributeError):
+        return False
+    import array
+
+    weights = array.array("q")
+    try:
+        weights.extend([w for _, w, _ in weighted])
+    except OverflowError:
+        return False
+    if sum(map(abs, weights)) >= _INT64_LIMIT:
+        return False
+    index = {id(n): i for i, n in enumerate(members)}
+    loc_start = array.array("I", [0])
+    entry_node = array.array("i")
+    entry_inline = array.array("B")
+    for row in entries:
+        for node, inline in row:
+            entry_node.append(index[id(node)])
+            entry_inline.append(inline)
+        loc_start.append(len(entry_node))
+    flatten = itertools.chain.from_iterable
+    sample_locs = array.array("I", flatten(ids for ids, _, _ in weighted))
+    sample_start = array.array("Q", [0])
+    sample_start.extend(itertools.accumulate(len(ids) for ids, _, _ in weighted))
+    out = ffi.new("pyprof_edges **")
+    rc = lib.pyprof_edges_build(
+        len(entries), ffi.from_buffer("uint32_t[]", loc_start),
+        ffi.from_buffer("int32_t[]", entry_node),
+        ffi.from_buffer("uint8_t[]", entry_inline), len(members), len(weighted),
+        ffi.from_buffer("uint64_t[]", sample_start),
+        ffi.from_buffer("uint32_t[]", sample_locs),
+        ffi.from_buffer("int64_t[]", weights), out)
+    if rc < 0:
+        return False
+    try:
+        count = lib.pyprof_edges_count(out[0])
+        caller = array.array("i", bytes(4 * count))
+        callee = array.array("i", bytes(4 * count))
+        weight = array.array("q", bytes(8 * count))
+        inline_all = array.array("B", bytes(count))
+        lib.pyprof_edges_copy(out[0], ffi.from_buffer("int32_t[]", caller),
+                              ffi.from_buffer("int32_t[]", callee),
+                              ffi.from_buffer("int64_t[]", weight),
+                              ffi.from_buffer("uint8_t[]", inline_all))
+    finally:
+        lib.pyprof_edges_free(out[0])
+    for c, d, w, inl in zip(caller, callee, weight, inline_all):
+        edge = [w, bool(inl)]
+        members[c].out_edges[members[d]] = edge
+        members[d].in_edges[members[c]] = edge
+    return True
 
 
 def _build(
