@@ -340,23 +340,55 @@ wait_handlers_out(void)
 
 /* ---- fork ------------------------------------------------------------- */
 
-/* A fork while timers run: the prepare hook pauses them (an interrupted
- * clone of a large process can otherwise restart forever), the parent
- * resumes them, and the child, which inherits no timers and no drain
- * thread, comes out stopped with an empty ring, ready for a new start. */
+/* A fork while timers run: the prepare hook pauses the forking thread's
+ * own timer (a clone interrupted by a signal for the forking thread is
+ * restarted, and a large process can restart it forever), the parent
+ * resumes it with the time it had left, and the child, which inherits no
+ * timers and no drain thread, comes out stopped with an empty ring, ready
+ * for a new start. Other threads' timers keep running: their signals go to
+ * their own threads, and pausing them would throw away the CPU time they
+ * had accrued towards their next sample. The process-wide fallback timer
+ * is paused as a whole. */
+static int g_fork_slot = -1;                 /* g_lock */
+static struct itimerspec g_fork_left;         /* g_lock */
+
 static void
 atfork_prepare(void)
 {
     pthread_mutex_lock(&g_lock);
-    if (atomic_load(&g_active))
+    g_fork_slot = -1;
+    if (!atomic_load(&g_active))
+        return;
+    if (g_timer_kind == PYPROF_TIMER_ITIMER) {
         timers_pause_unlocked(0);
+        return;
+    }
+    int32_t tid = pyprof_gettid();
+    for (int i = 0; i < g_ntimers; i++) {
+        if (g_timers[i].tid != tid)
+            continue;
+        struct itimerspec zero;
+        memset(&zero, 0, sizeof(zero));
+        if (timer_settime(g_timers[i].timer, 0, &zero, &g_fork_left) == 0)
+            g_fork_slot = i;
+        break;
+    }
 }
 
 static void
 atfork_parent(void)
 {
-    if (atomic_load(&g_active))
-        timers_pause_unlocked(1);
+    if (atomic_load(&g_active)) {
+        if (g_timer_kind == PYPROF_TIMER_ITIMER) {
+            timers_pause_unlocked(1);
+        } else if (g_fork_slot >= 0) {
+            struct itimerspec spec = first_expiry_unlocked();
+            if (g_fork_left.it_value.tv_sec || g_fork_left.it_value.tv_nsec)
+                spec.it_value = g_fork_left.it_value;
+            timer_settime(g_timers[g_fork_slot].timer, 0, &spec, NULL);
+        }
+    }
+    g_fork_slot = -1;
     pthread_mutex_unlock(&g_lock);
 }
 
