@@ -244,7 +244,11 @@ class TestExitStatus:
         cmd = [*pyprof_argv, "record", "-o", str(out), "--"]
         cmd += [sys.executable, str(targets / "show_env.py"), mode]
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         try:
             proc.stdout.readline()  # the JSON report
@@ -253,9 +257,7 @@ class TestExitStatus:
             proc.send_signal(signum)  # to pyprof, which forwards it
             _, stderr = proc.communicate(timeout=60)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            kill_group(proc)
         assert proc.returncode == status, stderr
         assert last_line(stderr).startswith(f"pyprof: wrote {out}: ")
         assert load_profile(out).sample
@@ -281,13 +283,18 @@ class TestExitStatus:
             os.killpg(proc.pid, signal.SIGINT)
             _, stderr = proc.communicate(timeout=60)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            kill_group(proc)
         assert proc.returncode == 130, stderr
         assert "KeyboardInterrupt" in stderr
         assert last_line(stderr).startswith(f"pyprof: wrote {out}: ")
         assert load_profile(out).sample
+
+
+def kill_group(proc):
+    """End pyprof and the program it runs, so a failed test leaves no orphan."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 class TestBadInput:
