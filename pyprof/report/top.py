@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import List
+from typing import Tuple
 
 from pyprof import graph
 from pyprof.report import measure
@@ -73,18 +74,7 @@ def top_report(
     Raises:
         graph.GraphError: no sample types, bad sample_index.
     """
-    g = graph.build_trimmed_graph(prepared, opts)
-    sample_type, sample_unit = prepared.sample_types[g.index]
-    if opts.mean:
-        sample_type = "mean_" + sample_type
-    fmt = _Formatter(sample_unit, opts.unit)
-    if opts.unit == "minimum":
-        _select_output_unit(fmt, g)
-
-    header = []
-    if not compact_labels:
-        header = profile_labels(prepared, sample_type, sample_unit, g.total, fmt)
-    header += graph_labels(g, opts, fmt)
+    g, fmt, header = graph_with_header(prepared, opts, compact_labels)
 
     rows = []
     running = 0
@@ -105,6 +95,26 @@ def top_report(
             )
         )
     return TopReport(header, rows, g.notes)
+
+
+def graph_with_header(
+    prepared: graph.Prepared, opts: graph.GraphOptions, compact_labels: bool
+) -> Tuple[graph.TrimmedGraph, "_Formatter", List[str]]:
+    """The trimmed graph, its value formatter and the header lines that top,
+    tree and peek print above it."""
+    g = graph.build_trimmed_graph(prepared, opts)
+    sample_type, sample_unit = prepared.sample_types[g.index]
+    if opts.mean:
+        sample_type = "mean_" + sample_type
+    fmt = _Formatter(sample_unit, opts.unit)
+    if opts.unit == "minimum":
+        _select_output_unit(fmt, g)
+
+    header = []
+    if not compact_labels:
+        header = profile_labels(prepared, sample_type, sample_unit, g.total, fmt)
+    header += graph_labels(g, opts, fmt)
+    return g, fmt, header
 
 
 def _select_output_unit(fmt: _Formatter, g: graph.TrimmedGraph) -> None:

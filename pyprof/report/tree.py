@@ -15,10 +15,7 @@ from typing import Optional
 from pyprof import goregexp
 from pyprof import graph
 from pyprof.report import measure
-from pyprof.report.top import _Formatter
-from pyprof.report.top import _select_output_unit
-from pyprof.report.top import graph_labels
-from pyprof.report.top import profile_labels
+from pyprof.report.top import graph_with_header
 
 SEPARATOR = "-" * 58 + "+" + "-" * 13
 LEGEND = "      flat  flat%   sum%        cum   cum%   calls calls% + context \t \t "
@@ -97,17 +94,7 @@ def tree_report(
             raise graph.GraphError(f"parsing argument regexp {peek}: {exc}") from None
         opts = dataclasses.replace(opts, nodecount=0, nodefraction=0.0,
                                    edgefraction=0.0)
-    g = graph.build_trimmed_graph(prepared, opts)
-    sample_type, sample_unit = prepared.sample_types[g.index]
-    if opts.mean:
-        sample_type = "mean_" + sample_type
-    fmt = _Formatter(sample_unit, opts.unit)
-    if opts.unit == "minimum":
-        _select_output_unit(fmt, g)
-    header = []
-    if not compact_labels:
-        header = profile_labels(prepared, sample_type, sample_unit, g.total, fmt)
-    header += graph_labels(g, opts, fmt)
+    g, fmt, header = graph_with_header(prepared, opts, compact_labels)
 
     blocks = []
     running = 0
