@@ -4,20 +4,12 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-# The shared corpus lives beside the repository; PYPROF_CORPUS points elsewhere.
-CORPUS = Path(
-    os.environ.get(
-        "PYPROF_CORPUS",
-        Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus",
-    )
-)
-UPSTREAM = CORPUS / "upstream"
-SAMPLE = UPSTREAM / "profiles" / "internal" / "report" / "testdata" / "sample.cpu"
-EXPECTED = UPSTREAM / "expected" / "sample.cpu"
+from corpus_paths import EXPECTED
+from corpus_paths import SAMPLE
+from corpus_paths import UPSTREAM
 
 
 def pyprof_top(*args, cwd=None):

@@ -19,16 +19,11 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(
-    os.environ.get(
-        "PYPROF_CORPUS",
-        Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus",
-    )
-)
-UPSTREAM = CORPUS / "upstream"
-SAMPLE = UPSTREAM / "profiles" / "internal" / "report" / "testdata" / "sample.cpu"
+from corpus_paths import EXPECTED
+from corpus_paths import SAMPLE
+from corpus_paths import UPSTREAM
+
 NOMAPPINGS = UPSTREAM / "profiles" / "internal" / "driver" / "testdata" / "go.nomappings.crash"
-EXPECTED = UPSTREAM / "expected" / "sample.cpu"
 GO = shutil.which("go")
 
 
