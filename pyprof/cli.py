@@ -8,6 +8,7 @@ import click
 from pyprof.commands import record as _record
 from pyprof.commands import top as _top
 from pyprof.commands import views as _views
+from pyprof.commands import web as _web
 from pyprof.errors import PyprofError
 from pyprof.errors import UsageError
 
@@ -25,6 +26,7 @@ cli.add_command(_views.peek)
 cli.add_command(_views.traces)
 cli.add_command(_views.raw)
 cli.add_command(_views.list_)
+cli.add_command(_web.web)
 
 
 def main() -> None:
