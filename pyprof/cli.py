@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from pyprof.commands import dot as _dot
 from pyprof.commands import record as _record
 from pyprof.commands import top as _top
 from pyprof.commands import views as _views
@@ -26,6 +27,9 @@ cli.add_command(_views.peek)
 cli.add_command(_views.traces)
 cli.add_command(_views.raw)
 cli.add_command(_views.list_)
+cli.add_command(_dot.dot)
+cli.add_command(_dot.svg)
+cli.add_command(_dot.png)
 cli.add_command(_web.web)
 
 

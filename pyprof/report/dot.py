@@ -567,7 +567,7 @@ def _compose(g: VisualGraph, labels: List[str], title: str, fmt) -> str:
     out = [f'digraph "{title or "unnamed"}" {{',
            'node [style=filled fillcolor="#f8f8f8"]']
     if labels:
-        # Each line ends in "\\l" (a left-justified break), the last one too.
+        # Each line ends in a left-justified break, the last one too.
         text = "\\l".join(escape(x) for x in labels) + "\\l"
         legend = (f'subgraph cluster_L {{ "{escape(labels[0])}" [shape=box '
                   f'fontsize=16 label="{text}"')
@@ -913,13 +913,18 @@ GRAPHVIZ_HINT = ("install Graphviz: apt-get install graphviz (Debian, Ubuntu), "
                  "brew install graphviz (macOS)")
 
 
+def graphviz_program() -> Optional[str]:
+    """The path of Graphviz's dot program, None when it is not installed."""
+    return shutil.which("dot")
+
+
 def run_graphviz(dot_text: str, fmt: str) -> bytes:
     """dot_text laid out by Graphviz's `dot -T<fmt>`.
 
     Raises:
         PyprofError: dot is missing, fails or takes over five minutes.
     """
-    program = shutil.which("dot")
+    program = graphviz_program()
     if program is None:
         raise PyprofError(f"drawing the call graph as {fmt.upper()}: Graphviz's "
                           "`dot` program is not installed", GRAPHVIZ_HINT)
