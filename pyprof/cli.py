@@ -7,6 +7,7 @@ import click
 
 from pyprof.commands import dot as _dot
 from pyprof.commands import record as _record
+from pyprof.commands import shell as _shell
 from pyprof.commands import top as _top
 from pyprof.commands import views as _views
 from pyprof.commands import web as _web
@@ -14,7 +15,8 @@ from pyprof.errors import PyprofError
 from pyprof.errors import UsageError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_shell.OpenProfileGroup,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pyprof")
 def cli() -> None:
     """pyprof: record Python programs and read pprof profiles."""
@@ -27,6 +29,7 @@ cli.add_command(_views.peek)
 cli.add_command(_views.traces)
 cli.add_command(_views.raw)
 cli.add_command(_views.list_)
+cli.add_command(_shell.shell)
 cli.add_command(_dot.dot)
 cli.add_command(_dot.svg)
 cli.add_command(_dot.png)
