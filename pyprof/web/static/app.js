@@ -129,6 +129,10 @@
         drawTopRows();
       });
     });
+    $("graph-fit").addEventListener("click", function () {
+      graphFit = !graphFit;
+      scaleGraph();
+    });
     window.addEventListener("popstate", function () {
       state = readState();
       show();
@@ -251,7 +255,8 @@
     var tbody = $("top-table").tBodies[0];
     tbody.textContent = "";
     rows.forEach(function (r) {
-      var tr = el("tr", { "data-name": r.name });
+      var tr = el("tr", { "data-name": r.name, "data-flat": String(r.flat),
+                          "data-cum": String(r.cum) });
       [r.flat_text, r.flat_pct, r.sum_pct, r.cum_text, r.cum_pct].forEach(function (t) {
         tr.appendChild(el("td", { "class": "num" }, t));
       });
@@ -284,6 +289,8 @@
     }
   }
 
+  var graphFit = true;
+
   function drawGraph(body) {
     var host = $("graph-host");
     host.textContent = "";
@@ -293,7 +300,36 @@
       showError({ error: "the call graph from Graphviz could not be read", hint: "" });
       return;
     }
-    host.appendChild(document.importNode(svg, true));
+    svg = document.importNode(svg, true);
+    // Graphviz gives the size in points and a viewBox; the page scales it.
+    var box = svg.viewBox && svg.viewBox.baseVal;
+    var width = box && box.width ? box.width : parseFloat(svg.getAttribute("width")) || 800;
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    svg.setAttribute("data-width", String(width));
+    host.appendChild(svg);
+    scaleGraph();
+    // A node's tooltip is "name (values)": a click peeks at that function.
+    Array.prototype.forEach.call(svg.querySelectorAll("g.node"), function (g) {
+      var a = g.querySelector("a");
+      var tip = a && (a.getAttribute("xlink:title") || a.getAttribute("title"));
+      if (!tip) return;
+      var name = tip.replace(/ \([^()]*\)$/, "");
+      g.classList.add("clickable");
+      g.addEventListener("click", function (e) {
+        e.preventDefault();
+        go({ view: "peek", fn: exactName(name) });
+      });
+    });
+  }
+
+  function scaleGraph() {
+    var svg = $("graph-host").querySelector("svg");
+    if (!svg) return;
+    var width = parseFloat(svg.getAttribute("data-width"));
+    svg.style.width = graphFit ? "100%" : width + "px";
+    svg.style.maxWidth = graphFit ? width * 1.5 + "px" : "none";
+    $("graph-fit").textContent = graphFit ? "Actual size" : "Fit to width";
   }
 
   function drawSource(body) {
