@@ -6,6 +6,7 @@ import sys
 import click
 
 from pyprof.commands import dot as _dot
+from pyprof.commands import flame as _flame
 from pyprof.commands import record as _record
 from pyprof.commands import shell as _shell
 from pyprof.commands import top as _top
@@ -34,6 +35,7 @@ cli.add_command(_dot.dot)
 cli.add_command(_dot.svg)
 cli.add_command(_dot.png)
 cli.add_command(_web.web)
+cli.add_command(_flame.flame)
 
 
 def main() -> None:
