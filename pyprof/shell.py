@@ -827,6 +827,11 @@ class Shell:
         elif nodecount == -1:
             settings["nodecount"] = 80
         settings["compact_labels"] = config["compact_labels"]
+        if regexp is not None:
+            check_regexp(regexp, "argument regexp " + regexp)
+        for name in ("focus", "ignore", "hide", "show", "show_from"):
+            if config[name]:
+                check_regexp(config[name], name + " regexp")
         text, notes = self.make_report(command, regexp, settings)
         for note in notes:
             self.ui.print_error(note)
@@ -841,3 +846,46 @@ class Shell:
         except OSError as exc:
             reason = (exc.strerror or str(exc))
             raise ShellError(f"open {output}: {reason[:1].lower()}{reason[1:]}") from None
+
+
+def check_regexp(pattern: str, what: str) -> None:
+    """Compile pattern as Go would.
+
+    Raises:
+        ShellError: "parsing <what>: error parsing regexp: ..." in Go's
+            words for the common mistakes.
+    """
+    from pyprof import goregexp
+
+    try:
+        goregexp.compile(pattern)
+    except re.error as exc:
+        raise ShellError(f"parsing {what}: {go_regexp_message(exc, pattern)}") from None
+
+
+def go_regexp_message(exc: re.error, pattern: str) -> str:
+    """Go's regexp/syntax wording for a Python re.error: the error and the
+    part of the expression it is about. Errors without a Go counterpart
+    here keep Python's message."""
+    msg, pos = exc.msg, exc.pos or 0
+    if msg.startswith("missing ), unterminated subpattern"):
+        code, expr = "missing closing )", pattern
+    elif msg.startswith("unbalanced parenthesis"):
+        code, expr = "unexpected )", pattern
+    elif msg in ("unterminated character set", "missing closing ]"):
+        code, expr = "missing closing ]", pattern[pos:]
+    elif msg == "nothing to repeat":
+        operator = re.match(r"(\*|\+|\?|\{[0-9]*,?[0-9]*\})\??", pattern[pos:])
+        code = "missing argument to repetition operator"
+        expr = operator.group() if operator else pattern[pos:pos + 1]
+    elif msg == "multiple repeat":
+        code, expr = "invalid nested repetition operator", pattern[max(pos - 1, 0):pos + 1]
+    elif msg.startswith("bad escape"):
+        code, expr = "invalid escape sequence", pattern[pos:pos + 2]
+    elif msg.startswith("bad character range"):
+        code, expr = "invalid character class range", msg.rsplit(" ", 1)[-1]
+    elif msg.startswith("trailing backslash"):
+        code, expr = "trailing backslash at end of expression", ""
+    else:
+        return msg
+    return f"error parsing regexp: {code}: `{expr}`"
