@@ -35,6 +35,7 @@ static int g_parking;              /* park sampled code objects */
 static PyObject **g_parked;
 static uint32_t g_nparked, g_parked_cap;
 static PyObject *g_releasing;      /* let this one through the hook */
+static int g_hold;                 /* the memory sampler needs them all */
 
 static int
 seen_test(const void *code)
@@ -96,8 +97,12 @@ void
 pyprof_codes_release(uint32_t n)
 {
     PyGILState_STATE gil = PyGILState_Ensure();
+    /* The memory sampler's stacks name code objects for as long as it
+     * runs: release nothing until it lets go. */
+    if (g_hold)
+        n = 0;
     /* Stopped and drained: nothing can name a parked object any more. */
-    if (pyprof_sampler_quiet()) {
+    else if (pyprof_sampler_quiet()) {
         g_parking = 0;
         n = g_nparked;
     }
@@ -126,6 +131,25 @@ pyprof_codes_release(uint32_t n)
         g_parked_cap = 0;
     }
     PyGILState_Release(gil);
+}
+
+void
+pyprof_codes_hold(int hold)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    if (hold && !g_hold) {
+        if (!g_code_dealloc) {
+            g_code_dealloc = PyCode_Type.tp_dealloc;
+            PyCode_Type.tp_dealloc = code_dealloc_hook;
+        }
+        if (!g_parking && g_nparked == 0)
+            memset(pyprof_seen, 0, sizeof(pyprof_seen));
+        g_parking = 1;
+    }
+    g_hold = hold ? 1 : 0;
+    PyGILState_Release(gil);
+    if (!hold)
+        pyprof_codes_release(0);  /* all of them, if the CPU side is quiet */
 }
 
 int

@@ -156,6 +156,62 @@ uint32_t pyprof_edges_count(const pyprof_edges *e);
 void pyprof_edges_copy(const pyprof_edges *e, int32_t *caller, int32_t *callee,
                        int64_t *weight, uint8_t *inline_all);
 void pyprof_edges_free(pyprof_edges *e);
+/* ---- memory profiling (memory.c) ---------------------------------------
+ * Sampled allocations through CPython's allocator hooks (RAW, MEM, OBJ).
+ * Counts and bytes come raw (what was sampled) and unbiased (each sample
+ * of s bytes weighted 1 / (1 - exp(-s / rate)), 1 at rate 1), as doubles. */
+typedef struct {
+    uint64_t rate;             /* mean bytes between samples */
+    uint64_t samples;          /* allocations sampled */
+    uint64_t frees;            /* sampled blocks freed */
+    uint64_t live;             /* sampled blocks live now */
+    uint64_t stacks;           /* distinct stacks interned */
+    uint64_t untracked;        /* samples not tracked live: table at bound */
+    uint64_t stack_overflow;   /* samples whose stack found no room */
+    uint64_t bad_stacks;       /* samples whose stack looked corrupt */
+    uint64_t table_bytes;      /* pyprof's own tables now */
+    uint64_t peak_table_bytes; /* and at their largest */
+} pyprof_mem_stats;
+
+typedef struct {
+    uint64_t frames_at;        /* first frame in the frames array */
+    uint32_t depth;            /* frames, innermost first */
+    uint32_t truncated;        /* frames cut from the middle */
+    uint64_t alloc_count;
+    uint64_t alloc_bytes;
+    uint64_t inuse_count;
+    uint64_t inuse_bytes;
+    double alloc_objects;
+    double alloc_space;
+    double inuse_objects;
+    double inuse_space;
+} pyprof_mem_stack;
+
+/* Install the hooks (or re-enable hooks another allocator still chains
+ * to) and start sampling every `rate` bytes on average, 1 for every
+ * allocation. PYPROF_EBUSY when running. Takes the GIL. */
+int pyprof_mem_start(uint64_t rate, uint32_t max_frames);
+/* Stop, unhook where pyprof's hook is on top, free the tables.
+ * PYPROF_ESTATE when it was not running. Takes the GIL. */
+int pyprof_mem_stop(void);
+int pyprof_mem_running(void);
+void pyprof_mem_get_stats(pyprof_mem_stats *out);
+/* Do not sample the calling thread's allocations while set (pyprof's own
+ * work on a snapshot); its frees are still tracked. */
+void pyprof_mem_ignore_thread(int ignore);
+/* How many stacks, and frames in all of them, a snapshot needs now. */
+uint32_t pyprof_mem_sizes(uint64_t *nframes);
+/* Copy every stack (stack 0 collects samples that found no room) with
+ * its values into out[0..n-1] and their frames into frames; returns n,
+ * PYPROF_EFULL when the arrays are too small (ask pyprof_mem_sizes again)
+ * or PYPROF_ESTATE when not running. Code pointers stay valid while the
+ * memory sampler runs (see pyprof_codes_hold). */
+int pyprof_mem_snapshot(pyprof_mem_stack *out, uint32_t max_stacks,
+                        pyprof_frame *frames, uint64_t max_frames);
+/* Keep every code object a sample may name alive (parked) while held;
+ * on release, parked objects go once the CPU sampler no longer needs
+ * them. Takes the GIL. */
+void pyprof_codes_hold(int hold);
 /* CDEF-END */
 
 #endif /* PYPROF_CORE_H */

@@ -14,7 +14,7 @@ from cffi import FFI
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
-SOURCES = ["ring.c", "sampler.c", "walk.c", "pyapi.c", "graphagg.c"]
+SOURCES = ["ring.c", "sampler.c", "walk.c", "pyapi.c", "graphagg.c", "memory.c"]
 
 
 def _cdef_text() -> str:
@@ -39,7 +39,7 @@ def make_builder(absolute_paths: bool = False) -> FFI:
         sources=[path(CSRC / name) for name in SOURCES],
         include_dirs=[path(CSRC)],
         extra_compile_args=["-O2", "-Wall", "-Wextra", "-std=gnu11"],
-        libraries=["rt", "pthread"],
+        libraries=["rt", "pthread", "m"],
         depends=[path(CSRC / "pyprof_core.h"), path(CSRC / "core_internal.h")],
         # walk.c reads this very CPython's private frame layout: the module
         # must never be tagged abi3 and loaded by another version.

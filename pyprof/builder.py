@@ -6,7 +6,10 @@ per (thread, stack)) and the codec (pyprof.pprof, which gzips and writes a
 of a CPU profile: value columns ``samples/count`` then ``cpu/nanoseconds``
 (the last one is the default view), one Function per (qualified name, file,
 first line), one Location per (function, line), and a ``thread`` label on
-every sample so that ``-tagfocus thread=MainThread`` works.
+every sample so that ``-tagfocus thread=MainThread`` works. Profiles made by
+``pyprof record`` also carry the process id as the numeric label ``pid``:
+numeric, because pprof reads ``-tagfocus=pid=1234`` as a number (a range
+filter), which never matches a string label.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Dict
 from typing import Iterable
 from typing import List
 from typing import Mapping
+from typing import Optional
 from typing import Sequence
 from typing import Tuple
 
@@ -94,6 +98,7 @@ def build_cpu_profile(
     duration_ns: int,
     comments: Iterable[str] = (),
     main_file: str = "",
+    pid: Optional[int] = None,
 ) -> profile_pb2.Profile:
     """Build a pprof CPU profile from a ``Sampler.take()`` aggregate.
 
@@ -107,9 +112,37 @@ def build_cpu_profile(
         comments: free text lines shown in report headers.
         main_file: the program's file (script or interpreter), shown by
             pprof as ``File:``; empty for none.
+        pid: the process id for a ``pid`` label on every sample; None for
+            no such label.
 
     Returns:
         The profile, ready for ``pyprof.pprof.dump``.
+    """
+    return build_multiprocess_cpu_profile(
+        [(pid, aggregate)],
+        period_ns=period_ns,
+        start_ns=start_ns,
+        duration_ns=duration_ns,
+        comments=comments,
+        main_file=main_file,
+    )
+
+
+def build_multiprocess_cpu_profile(
+    processes: Sequence[Tuple[Optional[int], Aggregate]],
+    *,
+    period_ns: int,
+    start_ns: int,
+    duration_ns: int,
+    comments: Iterable[str] = (),
+    main_file: str = "",
+) -> profile_pb2.Profile:
+    """Build one CPU profile from the aggregates of several processes.
+
+    Args:
+        processes: ``(pid, aggregate)`` pairs; each sample of an aggregate
+            gets the numeric label ``pid`` (none when pid is None).
+        The others: as for ``build_cpu_profile``.
     """
     profile = profile_pb2.Profile()
     tables = _Tables(profile)
@@ -130,16 +163,87 @@ def build_cpu_profile(
     )
 
     thread_key = tables.string("thread")
-    for (thread_name, frames), counts in aggregate.items():
-        samples, periods = int(counts[0]), int(counts[1])
-        if samples == 0 and periods == 0:
-            continue
-        location_ids: List[int] = [tables.location(tuple(f)) for f in frames]
-        sample = profile.sample.add(
-            location_id=location_ids, value=[samples, periods * period_ns]
-        )
-        sample.label.add(key=thread_key, str=tables.string(thread_name))
+    if any(pid is not None for pid, _ in processes):
+        pid_key = tables.string("pid")
+    for pid, aggregate in processes:
+        for (thread_name, frames), counts in aggregate.items():
+            samples, periods = int(counts[0]), int(counts[1])
+            if samples == 0 and periods == 0:
+                continue
+            location_ids: List[int] = [tables.location(tuple(f)) for f in frames]
+            sample = profile.sample.add(
+                location_id=location_ids, value=[samples, periods * period_ns]
+            )
+            sample.label.add(key=thread_key, str=tables.string(thread_name))
+            if pid is not None:
+                sample.label.add(key=pid_key, num=pid)
 
+    for comment in comments:
+        profile.comment.append(tables.string(comment))
+    return profile
+
+
+# Go's heap profile, in Go's order; pprof shows the last one by default.
+HEAP_SAMPLE_TYPES = (
+    ("alloc_objects", "count"),
+    ("alloc_space", "bytes"),
+    ("inuse_objects", "count"),
+    ("inuse_space", "bytes"),
+)
+
+
+def build_heap_profile(
+    aggregate: Mapping[Sequence[Frame], Sequence[int]],
+    *,
+    rate: int,
+    time_ns: int,
+    default_sample_type: str = "inuse_space",
+    comments: Iterable[str] = (),
+    main_file: str = "",
+) -> profile_pb2.Profile:
+    """Build Go's heap profile from a memory snapshot.
+
+    Args:
+        aggregate: ``{frames: [alloc_objects, alloc_space, inuse_objects,
+            inuse_space]}``, frames leaf first, values already unbiased.
+        rate: mean bytes between samples; the profile's period.
+        time_ns: when the snapshot was taken, ns since the epoch.
+        default_sample_type: the view pprof opens with. For "inuse_space"
+            the field stays unset, as in Go's heap profile (pprof then
+            takes the last type, which is inuse_space); any other of the
+            four is named, as Go's allocs profile names "alloc_space".
+        comments: free text lines shown in report headers.
+        main_file: the program's file, shown by pprof as ``File:``.
+
+    Raises:
+        ValueError: default_sample_type is not one of the four.
+    """
+    kinds = [kind for kind, _ in HEAP_SAMPLE_TYPES]
+    if default_sample_type not in kinds:
+        raise ValueError(f"unknown heap sample type {default_sample_type!r}; "
+                         f"expected one of {', '.join(kinds)}")
+    profile = profile_pb2.Profile()
+    tables = _Tables(profile)
+    for kind, unit in HEAP_SAMPLE_TYPES:
+        profile.sample_type.append(_value_type(tables, kind, unit))
+    profile.period_type.CopyFrom(_value_type(tables, "space", "bytes"))
+    profile.period = rate
+    profile.time_nanos = time_ns
+    if default_sample_type != kinds[-1]:
+        profile.default_sample_type = tables.string(default_sample_type)
+    profile.mapping.add(
+        id=MAPPING_ID,
+        filename=tables.string(main_file),
+        has_functions=True,
+        has_filenames=True,
+        has_line_numbers=True,
+    )
+    for frames, values in aggregate.items():
+        values = [int(v) for v in values]
+        if not any(values):
+            continue
+        location_ids = [tables.location(tuple(f)) for f in frames]
+        profile.sample.add(location_id=location_ids, value=values)
     for comment in comments:
         profile.comment.append(tables.string(comment))
     return profile
