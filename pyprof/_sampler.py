@@ -263,6 +263,9 @@ class Sampler:
     def _reset_state(self) -> None:
         self._aggregate: Aggregate = {}
         self._agg_lock = threading.Lock()
+        # Extra aggregates that every drain also adds into (see add_tap);
+        # guarded by _agg_lock.
+        self._taps: List[Aggregate] = []
         self._drain_lock = threading.Lock()  # the ring has one consumer
         # The drain thread: its stop event, a lock it releases as its last
         # step, its _thread ident and a box it puts its kernel tid in. Event
@@ -351,6 +354,27 @@ class Sampler:
             if _running is self:
                 _running = None
         self._warn_rate()
+
+    def add_tap(self) -> Aggregate:
+        """Start a second aggregate that collects from now on, beside the
+        main one, until remove_tap(); what take() returns is unchanged.
+
+        A live profile request (pyprof.live) uses one to get the samples
+        of the next N seconds without stopping a recording in progress.
+        """
+        self._drain()  # what is in the ring now belongs to the past
+        tap: Aggregate = {}
+        with self._agg_lock:
+            self._taps.append(tap)
+        return tap
+
+    def remove_tap(self, tap: Aggregate) -> Aggregate:
+        """Drain what the ring holds, stop adding into tap, return it."""
+        if self._running:
+            self._drain()
+        with self._agg_lock:
+            self._taps = [t for t in self._taps if t is not tap]
+        return tap
 
     def take(self) -> Aggregate:
         """Return the aggregate so far and start a new one."""
@@ -670,11 +694,12 @@ class Sampler:
                 target[1][1] += share  # still waiting for names
             else:
                 with self._agg_lock:
-                    entry = self._aggregate.get(target[1])
-                    if entry is None:
-                        self._aggregate[target[1]] = [0, share]
-                    else:
-                        entry[1] += share
+                    for aggregate in (self._aggregate, *self._taps):
+                        entry = aggregate.get(target[1])
+                        if entry is None:
+                            aggregate[target[1]] = [0, share]
+                        else:
+                            entry[1] += share
                     self._periods += share
         # Distinct (code address, offset) pairs across all groups.
         decoded = []
@@ -731,6 +756,13 @@ class Sampler:
                 else:
                     entry[0] += samples
                     entry[1] += periods
+                for tap in self._taps:
+                    entry = tap.get((thread, stack))
+                    if entry is None:
+                        tap[(thread, stack)] = [samples, periods]
+                    else:
+                        entry[0] += samples
+                        entry[1] += periods
                 self._samples += samples
                 self._periods += periods
                 placed[id(group[3])] = ("agg", (thread, stack))
