@@ -24,7 +24,9 @@ so that the text is the same byte for byte.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+import operator
 import re
 import shutil
 import subprocess
@@ -71,15 +73,18 @@ class Tag:
 
 
 class Edge:
-    __slots__ = ("src", "dest", "weight", "weight_div", "residual", "inline")
+    __slots__ = ("src", "dest", "weight", "weight_div", "residual", "inline",
+                 "stamp")
 
-    def __init__(self, src, dest, weight, weight_div, residual, inline) -> None:
+    def __init__(self, src, dest, weight, weight_div, residual, inline,
+                 stamp=0) -> None:
         self.src = src
         self.dest = dest
         self.weight = weight
         self.weight_div = weight_div
         self.residual = residual  # goes over frames left out of the graph
         self.inline = inline  # every call it stands for was inlined
+        self.stamp = stamp  # last sample counted (each sample counts once)
 
     @property
     def weight_value(self) -> int:
@@ -183,6 +188,7 @@ def _samples(p: graph.Prepared, index: int, mean: bool,
     literal backslash-n, pprof::base left out); of numeric labels only
     "bytes" is kept, each value named as pprof prints it.
     """
+    location_id = operator.attrgetter("id")
     out = []
     for s in p.samples:
         w = s.values[index]
@@ -200,7 +206,7 @@ def _samples(p: graph.Prepared, index: int, mean: bool,
             numbers = tuple(
                 (measure.scaled_label(v, bytes_unit, "minimum"), bytes_unit, v)
                 for v in values)
-        out.append(([loc.id for loc in s.locations], w, dw, labels, numbers))
+        out.append((list(map(location_id, s.locations)), w, dw, labels, numbers))
     return out
 
 
@@ -214,43 +220,60 @@ def _new_graph(samples: List[_Sample], keys: Dict[int, List[graph.NodeKey]],
     to the innermost frame only if that frame's node is kept.
     """
     by_key: Dict[graph.NodeKey, DotNode] = {}
-    rows: Dict[int, List[Optional[DotNode]]] = {}
+    # Per location, from its outermost line to its innermost (the order a
+    # stack is walked from its root): (node, is an inlined call), or None
+    # for a line whose node is not kept.
+    rows: Dict[int, tuple] = {}
     for loc_id, loc_keys in keys.items():
-        row: List[Optional[DotNode]] = []
-        for key in loc_keys:
+        row: List[Optional[Tuple[DotNode, bool]]] = []
+        last = len(loc_keys) - 1
+        for i in range(last, -1, -1):
+            key = loc_keys[i]
             if kept is not None and key not in kept:
                 row.append(None)
                 continue
             node = by_key.get(key)
             if node is None:
                 node = by_key[key] = DotNode(key)
-            row.append(node)
-        rows[loc_id] = row
+            row.append((node, i != last))
+        rows[loc_id] = tuple(row)
 
+    row_of = rows.__getitem__
+    flatten = itertools.chain.from_iterable
     stamp = 0
     for ids, w, dw, labels, numbers in samples:
         stamp += 1
-        seen_edges: Set[Tuple[DotNode, DotNode]] = set()
+        plain = not labels and not numbers
         parent: Optional[DotNode] = None
         residual = False
-        for loc_id in reversed(ids):
-            row = rows[loc_id]
-            last = len(row) - 1
-            for i in range(last, -1, -1):
-                node = row[i]
-                if node is None:
-                    residual = True
-                    continue
-                if node.stamp != stamp:
-                    node.stamp = stamp
+        for entry in flatten(map(row_of, reversed(ids))):
+            if entry is None:
+                residual = True
+                continue
+            node, inline = entry
+            if node.stamp != stamp:
+                node.stamp = stamp
+                if plain:
+                    node.cum += w
+                    node.cum_div += dw
+                else:
                     node.add_sample(dw, w, labels, numbers, False)
-                if parent is not None and node is not parent:
-                    pair = (parent, node)
-                    if pair not in seen_edges:
-                        seen_edges.add(pair)
-                        parent.add_edge(node, dw, w, residual, i != last)
-                parent = node
-                residual = False
+            if parent is not None and node is not parent:
+                # Counted once per sample, with the flags of its first call.
+                e = parent.outs.get(node)
+                if e is None:
+                    e = Edge(parent, node, w, dw, residual, inline, stamp)
+                    parent.outs[node] = node.ins[parent] = e
+                elif e.stamp != stamp:
+                    e.stamp = stamp
+                    e.weight += w
+                    e.weight_div += dw
+                    if residual:
+                        e.residual = True
+                    if not inline:
+                        e.inline = False
+            parent = node
+            residual = False
         if parent is not None and not residual:
             parent.add_sample(dw, w, labels, numbers, True)
     return _select_nodes(by_key.values(), drop_negative)
