@@ -15,6 +15,7 @@ PyprofError with the command line's message; the server sends it as a 400.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Callable
 from typing import Dict
@@ -102,7 +103,8 @@ class ProfileViews:
             raise PyprofError("drawing the flame graph: this pyprof has no "
                               "flame graph module", "update pyprof")
         settings = self._settings(query)
-        title = " ".join(settings["files"])
+        # The page's header names the files in full; the graph, their names.
+        title = " ".join(os.path.basename(f) for f in settings["files"])
         data = self._run(settings, lambda: flame.flame_data(
             self.prepared, self._graph_options(settings), title=title))
         return {"summary": self._summary(settings), "flame": data}

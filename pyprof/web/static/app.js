@@ -413,6 +413,13 @@
 
   // --- start ------------------------------------------------------------------
 
+  // For the browser's console and tests: the flame graph's view object
+  // (flame.js's API) and a copy of the page's state.
+  window.pyprofWeb = {
+    flame: function () { return flameChart; },
+    state: function () { return JSON.parse(JSON.stringify(state)); }
+  };
+
   getJSON("/api/meta").then(function (body) {
     meta = body;
     fillControls();
