@@ -185,10 +185,9 @@ def _report_usage(name: str) -> str:
 
 
 _LIST_USAGE = "\n".join((
-    "list<func_regex|address> [-focus_regex]* [-ignore_regex]* >f",
+    "list<func_regex|address> [-focus_regex]* [-ignore_regex]*",
     "Show the functions func_regex matches, or the one at the address.",
     "Keep samples through focus_regex, drop those through ignore_regex.",
-    "A >f at the end writes the report to the file f",
 ))
 
 COMMANDS: Dict[str, Command] = {
@@ -397,10 +396,16 @@ def command_help(name: str) -> str:
     return text + "\n"
 
 
+# Options whose `help NAME` pprof ends without a blank line.
+_HELP_WITHOUT_BLANK = ("compact_labels", "source_path", "trim_path", "nodefraction",
+                       "edgefraction", "files", "lines")
+
+
 def option_help(name: str, sample_types: Sequence[str]) -> Optional[str]:
     """`help NAME` for an option or a choice, or None."""
+    end = "\n" if name in _HELP_WITHOUT_BLANK else "\n\n"
     if name in CHOICE_HELP:
-        return CHOICE_HELP[name] + "\n\n"
+        return CHOICE_HELP[name] + end
     option = OPTION_BY_NAME.get(name)
     if option is None or option.kind == "choice":
         return None
@@ -408,7 +413,7 @@ def option_help(name: str, sample_types: Sequence[str]) -> Optional[str]:
     if name == "sample_index":
         text += ("Or use sample_index=name, with name in "
                  f"[{' '.join(sample_types)}].\n")
-    return text + "\n"
+    return text + end[1:]
 
 
 def options_text(config: Config, sample_types: Sequence[str]) -> str:
@@ -463,7 +468,9 @@ def parse_command(tokens: List[str], current: Config
                          "(text reports only: " + ", ".join(sorted(COMMANDS)) + ")")
     command = COMMANDS.get(name)
     if command is None:
-        if name in OPTION_BY_NAME or name in CHOICE_OWNER or name in UNSUPPORTED_OPTIONS:
+        option = OPTION_BY_NAME.get(name)
+        if (option is not None and option.kind != "choice") or name in CHOICE_OWNER \
+                or name in UNSUPPORTED_OPTIONS:
             value = args[0] if args else "<val>"
             raise ShellError(f"did you mean: {name}={value}")
         raise ShellError(f'unrecognized command: "{name}"')

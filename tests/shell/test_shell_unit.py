@@ -1,0 +1,176 @@
+"""The shell's parts without a terminal: option values, a command's own
+arguments, completion, pyprof's additions to pprof's syntax, and how
+`pyprof FILE` reaches the shell."""
+
+import io
+import subprocess
+
+import pytest
+
+from pyprof import shell as sh
+from sessions import SAMPLE
+from shell_support import PYPROF
+from shell_support import clean_env
+
+
+def test_options_read_values_as_pprof_does():
+    config = sh.Config()
+    config.set("nodecount", "+7")
+    config.set("nodefraction", "1e-05")
+    config.set("mean", "yes")
+    config.set("lines", "t")
+    config.set("focus", "main\\.")
+
+    assert config["nodecount"] == 7
+    assert config.text("nodefraction") == "1e-05"
+    assert config["mean"] is True
+    assert config["granularity"] == "lines"
+    assert config["focus"] == "main\\."
+    for name, value, message in (
+            ("nodecount", "1.5", 'strconv.Atoi: parsing "1.5": invalid syntax'),
+            ("edgefraction", "1_0", 'strconv.ParseFloat: parsing "1_0": invalid syntax'),
+            ("trim", "nope", 'illegal value "nope" for bool variable'),
+            ("sort", "size", 'invalid "sort" value "size"'),
+            ("flat", "no", 'unknown config field "flat"')):
+        with pytest.raises(sh.ShellError, match="^" + __import__("re").escape(message)):
+            config.set(name, value)
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.005, "0.005"), (1.0, "1"), (1e-05, "1e-05"), (123456.0, "123456"),
+    (1e17, "100000000000000000"), (1e21, "1e+21"), (2.5e-07, "2.5e-07")])
+def test_floats_print_as_go_prints_them(value, text):
+    assert sh.go_float(value) == text
+
+
+def test_a_commands_arguments_apply_to_it_alone():
+    current = sh.Config()
+
+    name, regexp, config = sh.parse_command(["top12", "-cum", "main", "-runtime",
+                                             "x", ">out.txt"], current)
+
+    assert (name, regexp) == ("top", None)
+    assert config["nodecount"] == 12 and config["sort"] == "cum"
+    assert config["focus"] == "main|x" and config["ignore"] == "runtime"
+    assert config["output"] == "out.txt"
+    assert current["sort"] == "flat" and current["focus"] == ""
+
+
+def test_pyprof_takes_option_flags_on_a_command():
+    name, regexp, config = sh.parse_command(
+        ["list", "-lines", "busyLoop", "-nodefraction=0.1"], sh.Config())
+
+    assert (name, regexp) == ("list", "busyLoop")
+    assert config["granularity"] == "lines" and config["nodefraction"] == 0.1
+
+
+@pytest.mark.parametrize("tokens, message", [
+    (["web"], "command web is not available in pyprof (text reports only: comments, "
+              "list, peek, raw, text, top, traces, tree)"),
+    (["nodecount", "5"], "did you mean: nodecount=5"),
+    (["granularity"], 'unrecognized command: "granularity"'),
+    (["peek", "-lines"], "command peek requires an argument"),
+    (["top", ">"], "unexpected end of line after >"),
+])
+def test_bad_commands_say_why_in_one_line(tokens, message):
+    with pytest.raises(sh.ShellError) as caught:
+        sh.parse_command(tokens, sh.Config())
+    assert str(caught.value) == message
+
+
+def _run_lines(lines, tmp_path):
+    done = subprocess.run([*PYPROF, "shell", str(SAMPLE)], capture_output=True,
+                          text=True, input="".join(line + "\n" for line in lines),
+                          cwd=tmp_path, env=clean_env(tmp_path), timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split(sh.PROMPT)[1:], done.stderr
+
+
+def test_bare_cum_and_lines_work_like_name_equals_true(tmp_path):
+    # go tool pprof 1.19 answers `unknown config field "cum"` to a bare
+    # choice; pyprof sets it, as `cum=true` does in both.
+    bare, err = _run_lines(["cum", "top 3", "lines", "top 2"], tmp_path)
+    spelled, _ = _run_lines(["cum=true", "top 3", "lines=true", "top 2"], tmp_path)
+
+    assert "unknown config field" not in err
+    assert bare == spelled
+    assert "main.busyLoop" in bare[1].splitlines()[3]  # sorted by cum
+    assert "sample.go:" in bare[3]
+
+
+def test_a_report_goes_to_a_file_with_gt(tmp_path):
+    reports, err = _run_lines(["top 3 >out.txt", "top 3"], tmp_path)
+
+    assert "Generating report in out.txt\n" in err
+    assert reports[0] == ""  # nothing on the screen
+    assert (tmp_path / "out.txt").read_text() == reports[1]
+    assert reports[1].startswith("Showing nodes accounting for 1540ms, 87.50% of 1760ms")
+
+
+def test_errors_keep_the_session_going(tmp_path):
+    reports, err = _run_lines(["web", "list (", "sample_index=bytes",
+                               "divide_by=2", "top 1"], tmp_path)
+
+    assert err.splitlines()[-4:] == [
+        "command web is not available in pyprof (text reports only: comments, "
+        "list, peek, raw, text, top, traces, tree)",
+        "parsing argument regexp (: error parsing regexp: missing closing ): `(`",
+        'sample_index "bytes" must be one of: [samples cpu]',
+        "option divide_by is not available in pyprof",
+    ]
+    assert "Showing top 1 nodes out of 14" in reports[4]
+
+
+def test_completion_offers_commands_options_values_and_functions():
+    c = sh.Completer(["main.busyLoop", "main.main", "runtime.mapiternext"],
+                     ["samples", "cpu"])
+
+    assert c.candidates([], "tr") == ["traces", "tree", "trim", "trim_path"]
+    assert c.candidates([], "sample_index=c") == ["sample_index=cpu"]
+    assert c.candidates([], "granularity=fi") == [
+        "granularity=filefunctions", "granularity=files"]
+    assert c.candidates([], "focus=main.b") == ["focus=main.busyLoop"]
+    assert c.candidates(["list"], "main.") == ["main.busyLoop", "main.main"]
+    assert c.candidates(["peek"], "mapiter") == ["runtime.mapiternext"]  # unique substring
+    assert c.candidates(["top10"], "-runtime.m") == ["-runtime.mapiternext"]
+    assert c.candidates(["top"], "-li") == ["-lines"]
+    assert c.candidates(["help"], "nodec") == ["nodecount"]
+
+
+def test_plain_ui_reads_lines_and_prints_prompts():
+    out = io.StringIO()
+    out.buffer = io.BytesIO()
+    ui = sh.PlainUI(io.StringIO("top\nlast"), out, io.StringIO())
+
+    assert [ui.read_line("(pprof) "), ui.read_line("(pprof) "),
+            ui.read_line("(pprof) ")] == ["top", "last", None]
+    assert out.getvalue() == "(pprof) " * 3
+
+
+def test_pyprof_file_opens_the_shell(tmp_path):
+    done = subprocess.run([*PYPROF, str(SAMPLE), "-cum"], input="top 2\n",
+                          capture_output=True, text=True, env=clean_env(tmp_path),
+                          timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert "Entering interactive mode" in done.stderr
+    assert done.stdout.splitlines()[3].endswith("main.busyLoop")  # -cum applied
+
+
+@pytest.mark.parametrize("args, status, first", [
+    (["--version"], 0, "version 0.1.0"),
+    (["--help"], 0, "Usage: "),
+    (["frobnicate"], 2, "no such command 'frobnicate'"),
+    (["missing.pb.gz"], 1, "pyprof: error: reading missing.pb.gz: "),
+])
+def test_the_group_still_answers_help_version_and_unknown_commands(
+        args, status, first, tmp_path):
+    done = subprocess.run([*PYPROF, *args], capture_output=True, text=True,
+                          cwd=tmp_path, env=clean_env(tmp_path), timeout=60)
+    text = done.stdout + done.stderr
+
+    assert done.returncode == status
+    assert first in text.splitlines()[0], text
+    assert "Traceback" not in text
+    if status:
+        assert len(text.splitlines()) <= 2  # the error and a hint
