@@ -12,7 +12,8 @@ Record part of a program from Python::
     profile = pyprof.stop()
     profile.write("out.pb.gz")
 
-or a whole program with ``pyprof record -- python app.py``. Importing this
+or a whole program with ``pyprof record -- python app.py``; serve live
+profiles of a running program with ``pyprof.serve(port=6060)``. Importing this
 package is cheap: the sampler loads on ``start()`` and protobuf only when a
 profile is built or written.
 """
@@ -32,7 +33,7 @@ from pyprof.session import Session
 from pyprof.session import check_output_folder
 from pyprof.session import main_file_of
 
-__all__ = ["Profile", "PyprofError", "profile", "start", "stop"]
+__all__ = ["Profile", "PyprofError", "profile", "serve", "start", "stop"]
 
 # The session started by start(); guarded by _lock so that two threads
 # calling start() at once cannot both arm a sampler.
@@ -40,12 +41,22 @@ _session: Optional[Session] = None
 _lock = threading.Lock()
 
 
-def start(rate_hz: int = 100, max_frames: int = 128) -> None:
+def start(
+    rate_hz: int = 100,
+    max_frames: int = 128,
+    memory: bool = False,
+    mem_rate: int = 512 * 1024,
+) -> None:
     """Start sampling every thread of this process on its CPU time.
 
     Args:
         rate_hz: samples per second of CPU time per thread, 1 to 10000.
         max_frames: deepest stack kept; deeper ones are truncated.
+        memory: also record a heap profile (``stop()`` returns it as the
+            profile's ``.heap``; ``pyprof.heap.profile()`` takes one at any
+            time meanwhile).
+        mem_rate: with memory, mean bytes allocated between samples; 1
+            records every allocation.
 
     Raises:
         UsageError: rate_hz is out of range.
@@ -59,7 +70,9 @@ def start(rate_hz: int = 100, max_frames: int = 128) -> None:
                 "starting the profiler: it is already running",
                 hint="call pyprof.stop() before starting it again",
             )
-        session = Session(rate_hz=rate_hz, max_frames=max_frames)
+        session = Session(
+            rate_hz=rate_hz, max_frames=max_frames, mem_rate=mem_rate if memory else 0
+        )
         session.start()
         _session = session
 
@@ -80,7 +93,12 @@ def stop() -> Profile:
             )
         _session = None
         recording = session.stop(main_file=main_file_of())
-    return Profile(recording, command_line=_command_line())
+    result = Profile(recording, command_line=_command_line())
+    if session.heap_snapshot is not None:
+        from pyprof.heap import HeapProfile
+
+        result.heap = HeapProfile(session.heap_snapshot, result.command_line)
+    return result
 
 
 @contextlib.contextmanager
@@ -102,6 +120,21 @@ def profile(
         result = stop()
         if path is not None:
             result.write(os.fspath(path))
+
+
+def serve(host: str = "127.0.0.1", port: int = 6060, **options):
+    """Serve Go's /debug/pprof/ endpoints from this process, on a daemon
+    thread, until the returned server's ``stop()``.
+
+    ``pyprof top http://127.0.0.1:6060/debug/pprof/profile?seconds=10`` or
+    ``go tool pprof`` on the same URL then profiles the running program.
+    Options (memory, max_seconds, rate_hz, warn) are those of
+    pyprof.live.server.serve; any host other than a loopback address
+    prints a warning.
+    """
+    from pyprof.live.server import serve as serve_live
+
+    return serve_live(host, port, **options)
 
 
 def _command_line() -> str:

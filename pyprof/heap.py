@@ -202,3 +202,109 @@ class HeapProfile:
         from pyprof import pprof
 
         pprof.dump(self.proto, os.fspath(path))
+
+
+def finish(main_file: str = "", owner_pid: int = 0):
+    """Take a last snapshot and stop; the snapshot, or None when not
+    running or when this process is a fork of ``owner_pid`` (a fork child
+    inherits its parent's tables, whose blocks its parent reports)."""
+    snap = None
+    if running() and (not owner_pid or owner_pid == os.getpid()):
+        snap = snapshot(main_file)
+    stop()
+    return snap
+
+
+# ---- the parent side of ``pyprof record --memory`` -------------------------
+
+
+def check_distinct_output(memory_output: str, output: str) -> None:
+    """Fail before recording if the heap profile could not be written, or
+    would overwrite the CPU profile."""
+    from pyprof.errors import UsageError
+    from pyprof.session import check_output_folder
+
+    check_output_folder(memory_output)
+    if os.path.abspath(memory_output) == os.path.abspath(output):
+        raise UsageError(
+            f"checking the output paths: the heap profile and the CPU profile "
+            f"would both be {output}",
+            hint="give --memory-output another file name (default heap.pb.gz)",
+        )
+
+
+def write_recorded(spool: str, output: str, command) -> Optional[bool]:
+    """Merge the heap snapshots the recorded processes left in the spool
+    folder into one heap profile at output, and say so on stderr.
+
+    Returns True when written, False when writing failed, None when no
+    process left a snapshot (the reason is printed).
+    """
+    import glob
+    import shlex
+
+    import click
+
+    from pyprof import _memory
+
+    def say(text: str) -> None:
+        click.echo(f"pyprof: {text}", err=True)
+
+    merged = None
+    for path in sorted(glob.glob(os.path.join(spool, "heap-*.json"))):
+        try:
+            snap = _memory.HeapSnapshot.load(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            say(f"skipped a heap snapshot: it is unreadable ({exc})")
+            continue
+        merged = snap if merged is None else _merge(merged, snap)
+    if merged is None:
+        say("no heap profile written: no process saved its memory samples")
+        return None
+    command_line = " ".join(shlex.quote(part) for part in command)
+    try:
+        HeapProfile(merged, command_line).write(output)
+    except PyprofError as exc:
+        click.echo(exc.format(), err=True)
+        return False
+    say(heap_summary(output, merged))
+    return True
+
+
+def _merge(a, b):
+    from pyprof import _memory
+
+    for frames, values in b.aggregate.items():
+        _memory._add(a.aggregate, frames, values)
+    for frames, values in b.raw.items():
+        _memory._add(a.raw, frames, values)
+    for key, value in b.stats.items():
+        if key in ("rate",):
+            continue
+        if key == "peak_table_bytes":
+            a.stats[key] = max(a.stats.get(key, 0), value)
+        else:
+            a.stats[key] = a.stats.get(key, 0) + value
+    a.time_ns = max(a.time_ns, b.time_ns)
+    return a
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.2f}{unit}"
+        n /= 1024
+    return f"{n:.2f}GB"
+
+
+def heap_summary(output: str, snap) -> str:
+    """The one line printed after a heap profile is written."""
+    alloc_objects, alloc_space, inuse_objects, inuse_space = snap.totals()
+    stats = snap.stats
+    text = (f"wrote {output}: {int(stats.get('samples', 0))} allocations sampled, "
+            f"{_size(alloc_space)} allocated, {_size(inuse_space)} in use at exit; "
+            f"profiler tables peaked at {_size(stats.get('peak_table_bytes', 0))}")
+    untracked = int(stats.get("untracked", 0) or 0)
+    if untracked:
+        text += f"; {untracked} samples not tracked (live table full)"
+    return text

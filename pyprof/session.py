@@ -146,11 +146,14 @@ class Recording:
 
 
 class Profile:
-    """A finished CPU profile: ``.proto``, ``.stats`` and ``.write(path)``."""
+    """A finished CPU profile: ``.proto``, ``.stats`` and ``.write(path)``;
+    ``.heap`` is the heap profile (pyprof.heap.HeapProfile) when memory was
+    recorded too, else None."""
 
     def __init__(self, recording: Recording, command_line: str = "") -> None:
         self.recording = recording
         self.command_line = command_line
+        self.heap = None
         self._proto = None
 
     @property
@@ -214,9 +217,20 @@ def check_max_frames(max_frames: int) -> int:
 class Session:
     """A sampler running for this process, from ``start()`` to ``stop()``."""
 
-    def __init__(self, rate_hz: int = 100, max_frames: int = 128) -> None:
+    def __init__(
+        self, rate_hz: int = 100, max_frames: int = 128, mem_rate: int = 0
+    ) -> None:
         self.rate_hz = check_rate(rate_hz)
         self.max_frames = check_max_frames(max_frames)
+        # Memory profile (pyprof.heap): bytes per sample, 0 for none; its
+        # snapshot is taken by stop().
+        self.mem_rate = mem_rate
+        if mem_rate:
+            from pyprof.heap import check_rate as check_mem_rate
+
+            check_mem_rate(mem_rate)
+        self.heap_snapshot = None
+        self._heap_pid = 0
         self._sampler = None
         self._start_ns = 0
         self._start_mono_ns = 0
@@ -247,6 +261,16 @@ class Session:
                 hint="one recording at a time per process; see pyprof.stop()",
             ) from None
         self._sampler = sampler
+        if self.mem_rate:
+            from pyprof import heap
+
+            try:
+                heap.start(self.mem_rate, self.max_frames)
+            except PyprofError:
+                self._sampler = None
+                sampler.stop()
+                raise
+            self._heap_pid = os.getpid()
 
     def stop(self, main_file: str = "") -> Recording:
         """Disarm the sampler and return everything it collected."""
@@ -259,6 +283,10 @@ class Session:
         self._sampler = None
         sampler.stop()
         duration_ns = time.monotonic_ns() - self._start_mono_ns
+        if self.mem_rate:
+            from pyprof import heap
+
+            self.heap_snapshot = heap.finish(main_file, owner_pid=self._heap_pid)
         aggregate = sampler.take()
         return Recording(
             aggregate,
