@@ -8,10 +8,19 @@ interpreter's ``site`` module imports it before the program runs. It then:
    its own folder on sys.path), so the program and its own children see
    the environment they would have seen without pyprof;
 2. imports the sitecustomize that this one shadows, if there is one;
-3. starts a sampler session, and writes the recording as JSON into the
-   spool folder when the program ends: at exit (return, sys.exit, an
-   uncaught exception, Ctrl-C) or on SIGTERM while the program leaves
-   SIGTERM at its default action.
+3. starts a sampler session that appends its samples to a file of its
+   own in the spool folder (pyprof/spool.py) at least once a second, and
+   its last samples when the program ends: at exit (return, sys.exit, an
+   uncaught exception, Ctrl-C), on os._exit, or on SIGTERM while the
+   program leaves SIGTERM at its default action. A process that dies
+   otherwise (SIGKILL, a crash) leaves all but its last second.
+
+Child processes: unless ``pyprof record --no-children`` is used, the
+program's PYTHONPATH keeps the spool folder in front (the one trace of
+pyprof in its environment), so every Python process it starts imports this
+file too; those find their settings in the spool folder's settings file.
+A fork of a sampled process starts sampling itself, into a new file, in
+the child's fork hook (the parent's samples stay the parent's).
 
 When pyprof cannot be loaded (another Python than the one pyprof is
 installed for) the program runs anyway; the reason goes to a file in the
@@ -33,30 +42,75 @@ ENV_RATE = "PYPROF_RATE_HZ"
 ENV_MAX_FRAMES = "PYPROF_MAX_FRAMES"
 ENV_IMPORT_PATH = "PYPROF_IMPORT_PATH"  # folders needed to import pyprof
 ENV_PYTHONPATH = "PYPROF_PYTHONPATH"  # "=<value>" if PYTHONPATH was set, else ""
+# [HOST:]PORT to serve /debug/pprof/ on (pyprof record --http, or set by
+# the user); read by the process pyprof record starts, not by its children.
+ENV_HTTP = "PYPROF_HTTP"
+ENV_CHILDREN = "PYPROF_CHILDREN"  # "1": follow child processes
+ENV_MEM_RATE = "PYPROF_MEM_RATE"  # bytes per heap sample; "0": no heap profile
+HEAP_FILE = "heap-{pid}.json"  # a process's heap snapshot (pyprof._memory)
 
-RECORDING_FILE = "recording.json"
-LOAD_ERROR_FILE = "load-error.txt"  # this Python cannot import pyprof
-ERROR_FILE = "error.txt"  # pyprof loaded but could not start or save
-STARTED_FILE = "started"  # the sampler ran; a missing recording is then news
+SETTINGS_FILE = "settings.json"  # the program's settings, for its children
+# Notes for the parent, one per process: "<kind>-<pid>.txt".
+LOAD_ERROR_NOTE = "load-error"  # this Python cannot import pyprof
+ERROR_NOTE = "error"  # pyprof loaded but could not start or save
+
+# How often a process appends its new samples to its spool file.
+FLUSH_INTERVAL_S = 0.5
 
 
 def _restore_environment(spool: str) -> dict:
-    """Remove every trace of the parent's set-up; return its settings."""
+    """Remove the parent's set-up from the environment; return its settings.
+
+    When child processes are followed, PYTHONPATH keeps the spool folder in
+    front and the settings go to the spool folder for the children.
+    """
     env = os.environ
     settings = {
         "rate_hz": env.pop(ENV_RATE, "100"),
         "max_frames": env.pop(ENV_MAX_FRAMES, "128"),
         "import_path": env.pop(ENV_IMPORT_PATH, ""),
+        "children": env.pop(ENV_CHILDREN, "0"),
+        "mem_rate": env.pop(ENV_MEM_RATE, "0"),
     }
     saved = env.pop(ENV_PYTHONPATH, "")
-    if saved.startswith("="):
+    if settings["children"] == "1":
+        _save_settings(spool, settings)
+    elif saved.startswith("="):
         env["PYTHONPATH"] = saved[1:]
     else:
         env.pop("PYTHONPATH", None)
+    _hide_folder(spool)
+    return settings
 
+
+def _hide_folder(spool: str) -> None:
+    """Take the spool folder off sys.path: the program does not see it."""
     here = os.path.realpath(spool)
     sys.path[:] = [p for p in sys.path if not p or os.path.realpath(p) != here]
-    return settings
+
+
+def _save_settings(spool: str, settings: dict) -> None:
+    import json
+
+    path = os.path.join(spool, SETTINGS_FILE)
+    try:
+        with open(path + ".tmp", "w", encoding="utf-8") as out:
+            json.dump(settings, out)
+        os.replace(path + ".tmp", path)
+    except OSError:
+        pass
+
+
+def _load_settings(spool: str):
+    """The settings a child finds in the spool folder, or None."""
+    import json
+
+    try:
+        with open(os.path.join(spool, SETTINGS_FILE), encoding="utf-8") as src:
+            settings = json.load(src)
+    except (OSError, ValueError):
+        return None
+    return settings if isinstance(settings, dict) else None
 
 
 def _chain_sitecustomize() -> None:
@@ -86,8 +140,10 @@ def _report_sitecustomize_error(exc: BaseException) -> None:
         )
 
 
-def _leave_note(spool: str, text: str, name: str = ERROR_FILE) -> None:
-    """Leave a note for the parent in the spool folder; best effort."""
+def _leave_note(spool: str, text: str, kind: str = ERROR_NOTE) -> None:
+    """Leave this process's note for the parent in the spool folder; best
+    effort (the folder is gone when the process outlives pyprof record)."""
+    name = f"{kind}-{os.getpid()}.txt"
     try:
         with open(os.path.join(spool, name), "w", encoding="utf-8") as out:
             out.write(text)
@@ -109,45 +165,143 @@ def _import_session(import_path: str):
     return session
 
 
-class _Writer:
-    """Stops the session once and saves its recording in the spool folder."""
+# This process's recorder: the one that saves at exit, on SIGTERM and on
+# os._exit. A fork child gets its own (see _on_fork_child).
+_current = None
+_terminating = False
+# Set when the process has begun to exit (atexit or os._exit) and is
+# saving: a SIGTERM then (multiprocessing sends one to pool workers that
+# seem slow to leave) must not cut the save short; without pyprof the
+# process would already be gone, so the signal is ignored.
+_exiting = False
 
-    def __init__(self, session_module, session, spool: str) -> None:
+
+class _Recorder:
+    """Spools one process's samples to its own file and saves the rest
+    when the process ends."""
+
+    def __init__(self, session_module, session, spool: str, forked: bool) -> None:
+        import _thread
+        import time
+
+        from pyprof import spool as spool_module
+
         self.session_module = session_module
         self.session = session
         self.spool = spool
         self.pid = os.getpid()
-        self.done = False
-        self.terminating = False
+        self.once = _thread.allocate_lock()  # held for good by finish()
+        self.monotonic = time.monotonic
+        self.next_flush = time.monotonic() + FLUSH_INTERVAL_S
+        sampler = session.sampler
+        self.writer = spool_module.Writer(spool, {
+            "ppid": os.getppid(),
+            "argv": spool_module.command_line_of_self(),
+            "forked": forked,
+            "start_ns": session.start_ns,
+            "period_ns": sampler.period_ns,
+        })
+        sampler.on_drain = self.on_drain
 
-    def write(self) -> None:
-        # A forked child inherits atexit handlers and signal handlers; only
-        # the process pyprof started writes the recording.
-        if self.done or os.getpid() != self.pid:
+    def on_drain(self) -> None:
+        """On the drain thread: append what was sampled since the last flush."""
+        now = self.monotonic()
+        if now < self.next_flush or self.once.locked():
             return
-        self.done = True
+        self.next_flush = now + FLUSH_INTERVAL_S
+        sampler = self.session.sampler
+        try:
+            self.writer.samples(sampler.take(final=False))
+        except Exception as exc:
+            sampler.on_drain = None
+            _leave_note(self.spool, f"spooling samples failed: {exc}")
+
+    def finish(self) -> None:
+        """Stop sampling and save the last samples: once, and only in the
+        process this recorder belongs to (a fork child inherits the parent's
+        atexit and signal handlers)."""
+        if os.getpid() != self.pid or not self.once.acquire(False):
+            return
         try:
             main_file = self.session_module.main_file_of()
             recording = self.session.stop(main_file=main_file)
-            recording.save(os.path.join(self.spool, RECORDING_FILE))
+            if self.session.heap_snapshot is not None:
+                heap_file = HEAP_FILE.format(pid=self.pid)
+                self.session.heap_snapshot.save(os.path.join(self.spool, heap_file))
+            self.writer.samples(recording.aggregate)
+            self.writer.end({
+                "duration_ns": recording.duration_ns,
+                "stats": recording.stats,
+                "warnings": recording.warnings,
+                "main_file": recording.main_file,
+            })
         except Exception as exc:
             _leave_note(self.spool, f"saving the recording failed: {exc}")
 
-    def on_sigterm(self, signum, frame) -> None:
-        """Save, then die by SIGTERM as the program would have without us."""
-        import signal
 
-        # A second SIGTERM while saving (the terminal's and the parent's
-        # forwarded copy, say) must not cut the first one short.
-        if self.terminating:
-            return
-        self.terminating = True
-        self.write()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+def _finish() -> None:
+    recorder = _current
+    if recorder is not None:
+        recorder.finish()
+
+
+def _finish_at_exit() -> None:
+    global _exiting
+    _exiting = True
+    _finish()
+
+
+def _on_sigterm(signum, frame) -> None:
+    """Save, then die by SIGTERM as the program would have without us."""
+    import signal
+
+    global _terminating
+    # A second SIGTERM while saving (the terminal's and the parent's
+    # forwarded copy, say) must not cut the first one short.
+    if _terminating or _exiting:
+        return
+    _terminating = True
+    _finish()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _on_fork_child(sampler) -> None:
+    """In a fork child: sample it from now on, into a file of its own."""
+    global _current
+    parent = _current
+    if parent is None or parent.session.sampler is not sampler:
+        return
+    _current = None
+    parent.once.acquire(False)
+    parent.writer.close()  # the parent's file is never written from here
+    try:
+        parent.session.restart_after_fork()
+        _current = _Recorder(parent.session_module, parent.session, parent.spool,
+                             forked=True)
+    except Exception as exc:
+        _leave_note(parent.spool, f"sampling a forked child failed: {exc}")
+
+
+def _wrap_os_exit() -> None:
+    """Make os._exit save this process's last samples before it exits.
+
+    os._exit skips atexit; multiprocessing's forked workers leave through
+    it, and so do many forking servers' children.
+    """
+    real_exit = os._exit
+
+    def _exit(status):
+        _finish_at_exit()
+        real_exit(status)
+
+    for name in ("__name__", "__qualname__", "__doc__"):
+        setattr(_exit, name, getattr(real_exit, name, None))
+    os._exit = _exit
 
 
 def _start(spool: str, settings: dict) -> None:
+    global _current
     try:
         session_module = _import_session(settings["import_path"])
     except Exception as exc:
@@ -156,40 +310,72 @@ def _start(spool: str, settings: dict) -> None:
             spool,
             f"{os.path.basename(sys.executable)} (CPython {version}) cannot load "
             f"pyprof: {type(exc).__name__}: {exc}",
-            LOAD_ERROR_FILE,
+            LOAD_ERROR_NOTE,
         )
         return
     try:
         session = session_module.Session(
-            rate_hz=int(settings["rate_hz"]), max_frames=int(settings["max_frames"])
+            rate_hz=int(settings["rate_hz"]),
+            max_frames=int(settings["max_frames"]),
+            mem_rate=int(settings.get("mem_rate") or 0),
         )
         session.start()
     except Exception as exc:
         text = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         _leave_note(spool, text.replace("\n", "; "))
         return
+    try:
+        _current = _Recorder(session_module, session, spool, forked=False)
+    except Exception as exc:  # the spool folder is gone or full
+        session.stop()
+        _leave_note(spool, f"cannot spool samples: {exc}")
+        return
 
     import atexit
     import signal
 
-    _leave_note(spool, str(os.getpid()), STARTED_FILE)
-    writer = _Writer(session_module, session, spool)
-    atexit.register(writer.write)
+    atexit.register(_finish_at_exit)
+    _wrap_os_exit()
+    if settings.get("children") == "1":
+        sys.modules["pyprof._sampler"].set_fork_child_hook(_on_fork_child)
     try:
         if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, writer.on_sigterm)
+            signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread: cannot happen at start-up
         pass
 
 
+def _serve_http(address: str) -> None:
+    """Serve /debug/pprof/ for PYPROF_HTTP once pyprof is loaded; the
+    program runs on whatever happens (a failure is one line on stderr).
+
+    protobuf is imported into the program only when a profile is asked for.
+    """
+    if "pyprof" not in sys.modules:  # this Python could not load pyprof
+        return
+    try:
+        from pyprof.live.server import serve_from_environment
+    except Exception as exc:
+        sys.stderr.write(f"pyprof: warning: not serving profiles: {exc}\n")
+        return
+    serve_from_environment(address)
+
+
 def _boot() -> None:
     spool = os.environ.pop(ENV_SPOOL, None)
-    if not spool:
-        return
-    settings = _restore_environment(spool)
+    if spool:  # the process pyprof record started
+        settings = _restore_environment(spool)
+    else:  # a process the program started: its settings are in the spool
+        spool = os.path.dirname(os.path.abspath(__file__))
+        settings = _load_settings(spool)
+        _hide_folder(spool)
     _chain_sitecustomize()
-    _start(spool, settings)
+    if settings is not None:
+        _start(spool, settings)
 
 
 if __name__ == "sitecustomize":
+    _http = os.environ.pop(ENV_HTTP, "") if os.environ.get(ENV_SPOOL) else ""
     _boot()
+    if _http:
+        _serve_http(_http)

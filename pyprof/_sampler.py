@@ -32,7 +32,7 @@ import threading
 import time
 import types
 import weakref
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from pyprof import _core
 
@@ -258,6 +258,9 @@ class Sampler:
         self.warnings: List[str] = []
         self.stats: dict = {}
         self._force_itimer = bool(os.environ.get("PYPROF_FORCE_ITIMER"))
+        # Called by the drain thread after each drain (pyprof record's
+        # bootstrap spools samples to disk from here); must not raise.
+        self.on_drain: Optional[Callable[[], None]] = None
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -376,9 +379,13 @@ class Sampler:
             self._taps = [t for t in self._taps if t is not tap]
         return tap
 
-    def take(self) -> Aggregate:
-        """Return the aggregate so far and start a new one."""
-        self._drain(final=True)
+    def take(self, final: bool = True) -> Aggregate:
+        """Return the aggregate so far and start a new one.
+
+        With ``final`` False, samples still waiting for a qualified name
+        (3.9/3.10) stay for a later take instead of forcing a search.
+        """
+        self._drain(final=final)
         with self._agg_lock:
             aggregate, self._aggregate = self._aggregate, {}
         self._update_stats()
@@ -515,6 +522,9 @@ class Sampler:
             while not stop.wait(self.drain_interval_s):
                 self._scan_threads()
                 self._drain()
+                hook = self.on_drain
+                if hook is not None:
+                    hook()
         finally:
             with self._threads_lock:
                 if self._drain_tid == tid:
@@ -881,6 +891,21 @@ def _after_fork_in_child() -> None:
     if sampler is not None:
         sampler._remove_thread_hook()
         sampler._reset_state()
+        hook = _fork_child_hook
+        if hook is not None:
+            hook(sampler)
+
+
+# Called in a fork child with the parent's sampler, stopped and emptied,
+# when one was running; pyprof record's bootstrap starts it again there so
+# that the child samples itself. Must not raise.
+_fork_child_hook: Optional[Callable[["Sampler"], None]] = None
+
+
+def set_fork_child_hook(hook: Optional[Callable[["Sampler"], None]]) -> None:
+    """Run hook(sampler) in the child after each fork of a sampled process."""
+    global _fork_child_hook
+    _fork_child_hook = hook
 
 
 atexit.register(_stop_at_exit)

@@ -239,6 +239,32 @@ class Session:
     def running(self) -> bool:
         return self._sampler is not None
 
+    @property
+    def sampler(self):
+        """The running ``pyprof._sampler.Sampler``, or None."""
+        return self._sampler
+
+    @property
+    def start_ns(self) -> int:
+        """Wall-clock start of the recording, ns since the epoch."""
+        return self._start_ns
+
+    def restart_after_fork(self) -> None:
+        """In a fork child: sample this process from now on.
+
+        The sampler came through the fork stopped and emptied (its samples
+        are the parent's); the child's recording starts at the fork.
+        """
+        sampler = self._sampler
+        if sampler is None:
+            raise PyprofError(
+                "sampling a forked child: the parent was not recording",
+                hint="start the session before forking",
+            )
+        self._start_ns = time.time_ns()
+        self._start_mono_ns = time.monotonic_ns()
+        sampler.start()
+
     def start(self) -> None:
         """Arm the sampler. Raises PyprofError when it cannot start."""
         try:
