@@ -180,13 +180,14 @@ class VisualGraph:
 _Sample = Tuple[List[int], int, int, str, Tuple[Tuple[str, str, int], ...]]
 
 
-def _samples(p: graph.Prepared, index: int, mean: bool,
-             bytes_unit: str) -> List[_Sample]:
+def _samples(p: graph.Prepared, index: int, mean: bool, bytes_unit: str,
+             output_unit: str) -> List[_Sample]:
     """The samples that weigh something, with the tags pprof's graph keeps.
 
     String labels are joined per sample ("key:value" sorted, joined by a
     literal backslash-n, pprof::base left out); of numeric labels only
-    "bytes" is kept, each value named as pprof prints it.
+    "bytes" is kept, each value named as pprof prints it in the -unit
+    asked for (values that print alike are one tag).
     """
     location_id = operator.attrgetter("id")
     out = []
@@ -204,7 +205,7 @@ def _samples(p: graph.Prepared, index: int, mean: bool,
         values = s.num_labels.get("bytes")
         if values:
             numbers = tuple(
-                (measure.scaled_label(v, bytes_unit, "minimum"), bytes_unit, v)
+                (measure.scaled_label(v, bytes_unit, output_unit), bytes_unit, v)
                 for v in values)
         out.append((list(map(location_id, s.locations)), w, dw, labels, numbers))
     return out
@@ -330,7 +331,7 @@ def build_visual_graph(p: graph.Prepared, opts: graph.GraphOptions,
     sel = graph.select(p, opts)
     keys = graph._location_keys(sel.profile, opts)
     bytes_unit = graph.num_label_units(p).get("bytes", "bytes")
-    samples = _samples(sel.profile, sel.index, opts.mean, bytes_unit)
+    samples = _samples(sel.profile, sel.index, opts.mean, bytes_unit, opts.unit)
 
     def build(kept: Optional[Set[graph.NodeKey]]) -> List[DotNode]:
         if call_tree:

@@ -159,3 +159,43 @@ def long_name_funcs_profile():
     b.sample([1000, 2000], [100, 100])
     b.sample([3000], [10, 10])
     return b.p
+
+
+def source_profile():
+    """The profile of pprof's report test behind source.dot: functions in
+    testdata/source1 and /some/path/testdata/source2, values in "cycles".
+
+    The value column's type is left empty: upstream's test passes no type,
+    so its legend has no "Type:" line, and neither has pprof's for an
+    unnamed type. Lines carry columns, which Go 1.19 ignores.
+    """
+    p = profile_pb2.Profile(string_table=[""])
+    index = {"": 0}
+
+    def s(text):
+        if text not in index:
+            index[text] = len(p.string_table)
+            p.string_table.append(text)
+        return index[text]
+
+    for kind, unit in (("samples", "count"), ("", "cycles")):
+        p.sample_type.add(type=s(kind), unit=s(unit))
+    p.period_type.type, p.period_type.unit = s("cpu"), s("millisecond")
+    p.period, p.duration_nanos = 10, 10_000_000_000
+    p.mapping.add(id=1, has_functions=True, has_filenames=True,
+                  has_line_numbers=True, has_inline_frames=True)
+    for fid, (name, filename) in enumerate((
+            ("main", "testdata/source1"), ("foo", "testdata/source1"),
+            ("bar", "testdata/source1"), ("tee", "/some/path/testdata/source2")), 1):
+        p.function.add(id=fid, name=s(name), filename=s(filename))
+    # Location id: lines (function id, line, column), innermost first.
+    locations = {1: [(1, 2, 2)], 2: [(2, 4, 4)], 3: [(3, 10, 0)], 4: [(4, 2, 0)],
+                 5: [(4, 8, 0)], 6: [(4, 7, 0), (3, 6, 0)]}
+    for lid, lines in locations.items():
+        loc = p.location.add(id=lid, mapping_id=1)
+        for fid, line, column in lines:
+            loc.line.add(function_id=fid, line=line, column=column)
+    for stack, cycles in (([1], 1), ([3, 2, 1], 10), ([5, 3, 1], 100), ([4, 1], 1000),
+                          ([5, 4, 1], 10000)):
+        p.sample.add(location_id=stack, value=[1, cycles])
+    return p
