@@ -161,7 +161,10 @@ def route(name: str, query: Union[str, bytes] = "",
     if name in ("heap", "allocs", "threads", "goroutine"):
         if "seconds" in params:
             return _delta(name, params, settings)
-        return _snapshot_response(name, params)
+        try:
+            return _snapshot_response(name, params)
+        except PyprofError as exc:
+            return error(500, f"{name}: {exc.message}")
     return error(404, "Unknown profile")
 
 
@@ -310,12 +313,18 @@ def _delta(name: str, params: Dict[str, str],
     first: list = []
 
     def begin() -> Optional[Response]:
-        first.append((_take(name), time.time_ns()))
+        try:
+            first.append((_take(name), time.time_ns()))
+        except PyprofError as exc:
+            return error(500, f"{name}: {exc.message}")
         return None
 
     def end() -> Response:
         before, start_ns = first[0]
-        after = _take(name)
+        try:
+            after = _take(name)
+        except PyprofError as exc:
+            return error(500, f"{name}: {exc.message}")
         profile = collect.delta(before, after, start_ns, time.time_ns())
         return _profile_response(profile, f"{name}-delta")
 
