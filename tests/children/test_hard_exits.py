@@ -1,0 +1,133 @@
+"""A process that dies without saving still gives a profile: everything it
+had spooled (all but its last second), marked as recovered in the
+profile's comments; the program's own status is passed through."""
+
+import signal
+import sys
+import textwrap
+
+import pytest
+
+from conftest import last_line
+
+# Burns 1.5 s of CPU in spooled(), then dies as argv[1] says. The spool is
+# flushed every 0.5 s, so at least 0.5 s of spooled() is on disk by then.
+DIES = textwrap.dedent(
+    """
+    import ctypes, os, signal, sys, time
+
+    def spooled():
+        end = time.thread_time() + 1.5
+        while time.thread_time() < end:
+            pass
+
+    spooled()
+    time.sleep(0.7)  # the next flush happens meanwhile
+    print("dying", flush=True)
+    how = sys.argv[1]
+    if how == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif how == "segfault":
+        ctypes.string_at(0)
+    elif how == "abort":
+        os.abort()
+    elif how == "os_exit":
+        os._exit(9)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "how, status",
+    [
+        ("sigkill", 128 + signal.SIGKILL),
+        ("segfault", 128 + signal.SIGSEGV),
+        ("abort", 128 + signal.SIGABRT),
+    ],
+)
+def test_a_program_that_dies_is_recovered_from_its_spool(
+    record, per_pid, tmp_path, how, status
+):
+    program = tmp_path / "dies.py"
+    program.write_text(DIES)
+    # faulthandler would print a traceback on SIGSEGV/SIGABRT; the program
+    # behaves the same with or without pyprof, which is all that matters.
+    result, path = record(sys.executable, str(program), how)
+
+    assert result.returncode == status, result.stderr
+    assert result.stdout == "dying\n"
+    summary = last_line(result.stderr)
+    assert summary.startswith("pyprof: wrote "), result.stderr
+    name = signal.Signals(status - 128).name
+    assert f"killed by {name}" in summary and "recovered from the spool" in summary
+    cpu, notes = per_pid(path)
+    (pid,) = cpu
+    # All of it but what came after the last flush: 1.5 s were burnt, and
+    # the flush during the sleep saved everything (margins for a busy
+    # machine, where a flush can come late).
+    assert 0.4e9 < cpu[pid]["spooled"] < 2.5e9, cpu
+    line = next(c for c in notes if c.startswith(f"pid {pid}: "))
+    assert "dies.py" in line and "recovered from its spool" in line
+
+
+def test_os_exit_saves_everything_without_recovery(record, per_pid, tmp_path):
+    program = tmp_path / "dies.py"
+    program.write_text(DIES)
+    result, path = record(sys.executable, str(program), "os_exit")
+
+    assert result.returncode == 9, result.stderr
+    assert result.stdout == "dying\n"
+    assert "recovered" not in last_line(result.stderr)
+    cpu, notes = per_pid(path)
+    (pid,) = cpu
+    assert 0.7e9 < cpu[pid]["spooled"] < 2.5e9, cpu
+    assert not any("recovered" in c for c in notes)
+
+
+def test_a_child_killed_midway_is_recovered_and_the_rest_saved(
+    record, per_pid, tmp_path
+):
+    (tmp_path / "spinner.py").write_text(textwrap.dedent(
+        """
+        def in_child():
+            while True:
+                pass
+
+        print("child up", flush=True)
+        in_child()
+        """
+    ))
+    program = tmp_path / "kills_child.py"
+    program.write_text(textwrap.dedent(
+        """
+        import subprocess, sys, time
+
+        def in_parent():
+            end = time.thread_time() + 0.3
+            while time.thread_time() < end:
+                pass
+
+        child = subprocess.Popen([sys.executable, "spinner.py"],
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline() == "child up\\n"
+        # Long enough for the child to spool in_child() at least once.
+        time.sleep(1.5)
+        child.kill()
+        child.wait()
+        in_parent()
+        print("child", child.returncode)
+        """
+    ))
+    result, path = record(sys.executable, str(program))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "child -9\n"
+    assert "1 process recovered" in last_line(result.stderr)
+    cpu, notes = per_pid(path)
+    assert len(cpu) == 2
+    child = [pid for pid, funcs in cpu.items() if funcs.get("in_child")]
+    parent = [pid for pid, funcs in cpu.items() if funcs.get("in_parent")]
+    assert len(child) == 1 and len(parent) == 1 and child != parent
+    assert cpu[child[0]]["in_child"] > 0.2e9
+    recovered = [c for c in notes if "recovered from its spool" in c]
+    assert len(recovered) == 1 and recovered[0].startswith(f"pid {child[0]}: ")
