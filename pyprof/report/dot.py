@@ -23,6 +23,7 @@ so that the text is the same byte for byte.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import math
@@ -440,9 +441,10 @@ def _trim_tree(nodes: List[DotNode], kept: Set[DotNode]) -> List[DotNode]:
 def _edge_order(edges: Iterable[Edge]) -> List[Edge]:
     """pprof's edge order: heaviest first, then by caller and callee name.
 
-    Limitation: pprof sees two edges of opposite weights (w and -w, in a
-    comparison of profiles) as equal and leaves their order to its sort
-    algorithm; pyprof orders them by name.
+    pprof sees two edges of opposite weights (w and -w, in a comparison of
+    profiles), or of equal weights and names, as equal and leaves their
+    order to its map and sort order, which changes from run to run; pyprof
+    orders them by name, then as they were found: one of pprof's orders.
     """
     return sorted(edges, key=lambda e: (-abs(e.weight), e.src.name, e.dest.name))
 
@@ -477,8 +479,10 @@ def _is_redundant(edge: Edge) -> bool:
 
 def _sort_for_drawing(nodes: List[DotNode]) -> None:
     """pprof's "entropy" order: by score, name, flat, then the key."""
-    score = {n: _entropy_score(n) for n in nodes}
-    nodes.sort(key=lambda n: (-abs(score[n]), n.name, -abs(n.flat), n.tiebreak()))
+    # Scores are Go int64s: a NaN score (from negative weights) is the
+    # smallest int64, whose absolute value is itself, and sorts last.
+    score = {n: _wrap64(abs(_entropy_score(n))) for n in nodes}
+    nodes.sort(key=lambda n: (-score[n], n.name, -abs(n.flat), n.tiebreak()))
 
 
 def _entropy_score(n: DotNode) -> int:
@@ -493,7 +497,7 @@ def _entropy_score(n: DotNode) -> int:
         score += 1
     else:
         score += _edge_entropy(n.outs.values(), n.flat)
-    return _go_int64(score * float(n.cum)) + n.flat
+    return _wrap64(_go_int64(score * float(n.cum)) + n.flat)
 
 
 def _edge_entropy(edges: Iterable[Edge], self_weight: int) -> float:
@@ -522,6 +526,11 @@ def _go_log2(x: float) -> float:
     if frac == 0.5:
         return float(exp - 1)
     return math.log(frac) * (1 / math.log(2)) + float(exp)
+
+
+def _wrap64(x: int) -> int:
+    """x as a Go int64 holds it, wrapped around on overflow."""
+    return ((x + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)
 
 
 def _go_int64(x: float) -> int:
@@ -599,9 +608,11 @@ def _compose(g: VisualGraph, labels: List[str], title: str, fmt) -> str:
             legend += f' tooltip="{title}"'
         out.append(legend + "] }")
     if g.nodes:
-        ids = {n: i + 1 for i, n in enumerate(g.nodes)}
+        # Edges may lead to nodes left out of the graph (with no value at
+        # all, in a comparison): pprof numbers those 0.
+        ids = collections.defaultdict(int, {n: i + 1 for i, n in enumerate(g.nodes)})
         max_flat = float(max(abs(n.flat_value) for n in g.nodes))
-        has_nodelets = {}
+        has_nodelets: Dict[DotNode, bool] = collections.defaultdict(bool)
         edges: List[Edge] = []
         for n in g.nodes:
             out.append(_node_line(n, ids[n], max_flat, g.total, fmt))
@@ -702,11 +713,8 @@ def _numeric_nodelets(tags: List[Tag], flat_tags: bool, source: str,
 
 
 def _sort_tags(tags: List[Tag], flat: bool) -> List[Tag]:
-    """Heaviest first (by cum unless flat, then flat), then by name.
-
-    Limitation: as with edges, two tags of opposite values are ordered by
-    name, where pprof leaves them to its sort algorithm.
-    """
+    """Heaviest first (by cum unless flat, then flat), then by name (as
+    with edges, tags of opposite values are in one of pprof's orders)."""
     if flat:
         return sorted(tags, key=lambda t: (-abs(t.flat), t.name))
     return sorted(tags, key=lambda t: (-abs(t.cum), -abs(t.flat), t.name))

@@ -199,3 +199,15 @@ def source_profile():
                           ([5, 4, 1], 10000)):
         p.sample.add(location_id=stack, value=[1, cycles])
     return p
+
+
+def cpu_more_profile():
+    """The cpu profile with other weights and one more stack, to compare
+    against it (-base, -diff_base): some calls grow, some shrink."""
+    p = cpu_profile()
+    for sample, scale in zip(p.sample, (3, 0.5, 2, 1)):
+        sample.value[:] = [int(v * scale) for v in sample.value]
+    extra = p.sample.add(location_id=[3002, 1000], value=[40, 40])
+    strings = list(p.string_table)
+    extra.label.add(key=strings.index("key1"), str=strings.index("tag2"))
+    return p
