@@ -122,7 +122,7 @@ def prepare(proto: profile_pb2.Profile) -> Prepared:
 
     The message must have passed pyprof.pprof.load's checks.
     """
-    return _finish(resolve(proto))
+    return _finish(_prepare_one(proto), merged=True)
 
 
 def prepare_many(
@@ -159,64 +159,127 @@ def prepare_many(
     return _finish(p)
 
 
+class _Tables:
+    """A Profile message's mappings and functions with their strings
+    resolved, and the header every Prepared form of it shares."""
+
+    def __init__(self, proto: profile_pb2.Profile) -> None:
+        strings = self.strings = proto.string_table
+        self.mappings = [
+            Mapping(m.id, m.memory_start, m.memory_limit, m.file_offset,
+                    strings[m.filename], strings[m.build_id], m.has_functions,
+                    m.has_filenames, m.has_line_numbers, m.has_inline_frames)
+            for m in proto.mapping
+        ]
+        self.notes = []
+        self.by_mapping_id: Dict[int, Mapping] = {}
+        self.placeholder: Optional[Mapping] = None
+        if not self.mappings:
+            # pprof gives every location a placeholder for the missing binary.
+            self.placeholder = Mapping(1, 0, 0, 0, "", "")
+            self.mappings = [self.placeholder]
+            self.notes.append("Main binary filename not available.")
+        else:
+            self.by_mapping_id = {m.id: m for m in self.mappings}
+        self.functions = {
+            f.id: Function(f.id, strings[f.name], strings[f.system_name],
+                           strings[f.filename], f.start_line)
+            for f in proto.function
+        }
+        self.proto = proto
+
+    def mapping_of(self, loc) -> Optional[Mapping]:
+        return self.placeholder or self.by_mapping_id.get(loc.mapping_id)
+
+    def lines_of(self, loc) -> List[Tuple[Function, int]]:
+        functions = self.functions
+        return [(functions[ln.function_id], ln.line) for ln in loc.line]
+
+    def prepared(self, samples: List[Sample], locations: List[Location],
+                 mappings: List[Mapping]) -> Prepared:
+        proto, strings = self.proto, self.strings
+        return Prepared(
+            sample_types=[(strings[t.type], strings[t.unit])
+                          for t in proto.sample_type],
+            default_sample_type=strings[proto.default_sample_type],
+            samples=samples,
+            locations=locations,
+            mappings=mappings,
+            comments=[strings[c] for c in proto.comment],
+            time_nanos=proto.time_nanos,
+            duration_nanos=proto.duration_nanos,
+            notes=self.notes,
+            period_type=(strings[proto.period_type.type],
+                         strings[proto.period_type.unit]),
+            period=proto.period,
+            drop_frames=strings[proto.drop_frames],
+            keep_frames=strings[proto.keep_frames],
+        )
+
+
 def resolve(proto: profile_pb2.Profile) -> Prepared:
     """A Profile message with its string indices and ids resolved, before
     any of pprof's normalization."""
-    strings = proto.string_table
-    mappings = [
-        Mapping(m.id, m.memory_start, m.memory_limit, m.file_offset,
-                strings[m.filename], strings[m.build_id], m.has_functions,
-                m.has_filenames, m.has_line_numbers, m.has_inline_frames)
-        for m in proto.mapping
-    ]
-    notes = []
-    if not mappings:
-        # pprof gives every location a placeholder for the missing binary.
-        mappings = [Mapping(1, 0, 0, 0, "", "")]
-        notes.append("Main binary filename not available.")
-        by_mapping_id = {}
-        placeholder: Optional[Mapping] = mappings[0]
-    else:
-        by_mapping_id = {m.id: m for m in mappings}
-        placeholder = None
-
-    functions = {}
-    for f in proto.function:
-        functions[f.id] = Function(f.id, strings[f.name], strings[f.system_name],
-                                   strings[f.filename], f.start_line)
-
+    tables = _Tables(proto)
     locations = []
     by_location_id: Dict[int, Location] = {}
     for loc in proto.location:
-        mapping = placeholder or by_mapping_id.get(loc.mapping_id)
-        lines = [(functions[ln.function_id], ln.line) for ln in loc.line]
-        resolved = Location(loc.id, mapping, loc.address, lines, loc.is_folded)
+        resolved = Location(loc.id, tables.mapping_of(loc), loc.address,
+                            tables.lines_of(loc), loc.is_folded)
         locations.append(resolved)
         by_location_id[loc.id] = resolved
-
     samples = [
-        _resolve_sample(s, strings, by_location_id) for s in proto.sample
+        _resolve_sample(s, tables.strings, by_location_id) for s in proto.sample
     ]
-    return Prepared(
-        sample_types=[(strings[t.type], strings[t.unit]) for t in proto.sample_type],
-        default_sample_type=strings[proto.default_sample_type],
-        samples=samples,
-        locations=locations,
-        mappings=mappings,
-        comments=[strings[c] for c in proto.comment],
-        time_nanos=proto.time_nanos,
-        duration_nanos=proto.duration_nanos,
-        notes=notes,
-        period_type=(strings[proto.period_type.type], strings[proto.period_type.unit]),
-        period=proto.period,
-        drop_frames=strings[proto.drop_frames],
-        keep_frames=strings[proto.keep_frames],
-    )
+    return tables.prepared(samples, locations, tables.mappings)
 
 
-def _finish(prepared: Prepared) -> Prepared:
-    """Merge, simplify names and cut drop_frames, in pprof's order."""
-    merge(prepared)
+def _prepare_one(proto: profile_pb2.Profile) -> Prepared:
+    """resolve() and merge() of one profile in a single pass.
+
+    The same result, without first building a Location per location of the
+    file and a stack per sample only to replace them: the samples' location
+    ids go straight to merged locations.
+    """
+    tables = _Tables(proto)
+    merger = _Merger()
+    merger.mapping(tables.mappings[0])
+    by_id = {loc.id: loc for loc in proto.location}
+    by_old_id: Dict[int, Location] = {}
+
+    def map_location(location_id: int) -> Location:
+        loc = by_id[location_id]
+        found = merger.location(tables.mapping_of(loc), loc.address,
+                                tables.lines_of(loc), loc.is_folded)
+        by_old_id[location_id] = found
+        return found
+
+    strings = tables.strings
+    done = by_old_id.get
+    mapped = by_old_id.__getitem__
+    for s in proto.sample:
+        values = list(s.value)
+        if not any(values):
+            continue
+        ids = s.location_id
+        try:
+            stack = list(map(mapped, ids))
+        except KeyError:  # a location not met before
+            stack = [done(i) or map_location(i) for i in ids]
+        sample = Sample(stack, values)
+        if s.label:
+            _decode_labels(s.label, strings, sample)
+        merger.add(sample, stack)
+    prepared = tables.prepared([], [], [])
+    merger.finish(prepared)
+    return prepared
+
+
+def _finish(prepared: Prepared, merged: bool = False) -> Prepared:
+    """Merge (unless already merged), simplify names and cut drop_frames,
+    in pprof's order."""
+    if not merged:
+        merge(prepared)
     for fn in {id(f): f for loc in prepared.locations for f, _ in loc.lines}.values():
         _simplify_name(fn)
     if prepared.drop_frames:
@@ -364,9 +427,14 @@ def _resolve_sample(s, strings, by_location_id) -> Sample:
     """A Sample with its labels decoded the way Go 1.19 decodes them."""
     sample = Sample(list(map(by_location_id.__getitem__, s.location_id)),
                     list(s.value))
-    if not s.label:
-        return sample
-    for lb in s.label:
+    if s.label:
+        _decode_labels(s.label, strings, sample)
+    return sample
+
+
+def _decode_labels(labels, strings, sample: Sample) -> None:
+    """Add a Sample message's labels to sample, as Go 1.19 decodes them."""
+    for lb in labels:
         key = strings[lb.key]
         if lb.str:
             sample.labels.setdefault(key, []).append(strings[lb.str])
@@ -380,89 +448,79 @@ def _resolve_sample(s, strings, by_location_id) -> Sample:
         # A label with neither a string nor a number is dropped, as in Go.
     for key, units in sample.num_units.items():
         units.extend([""] * (len(sample.num_labels[key]) - len(units)))
-    return sample
 
 
-def merge(p: Prepared) -> None:
-    """Go's merge of a single profile, which pprof 1.19 runs on every input.
+class _Merger:
+    """Go's merge, one sample at a time.
 
-    Samples whose values are all zero go; samples with the same stack and
-    labels become one (values summed, first position kept); equal functions
-    and locations become one and are renumbered 1..N in order of first use,
-    walking the samples in order, each from leaf to root. Unused functions,
-    locations and mappings vanish, except the first mapping (the main
-    binary). p's Sample objects are reused, not copied. The numbers of every view are unchanged; -raw and -traces show
-    the merged form.
-
-    Several profiles are merged the same way once their samples are put
-    together (prepare_many).
+    Samples with the same stack and labels become one (values summed, first
+    position kept); equal functions and locations become one and are
+    numbered 1..N in order of first use; mappings are one when their merge
+    keys are equal (profiles of the same binary), and locations move with
+    their mapping's start address.
     """
-    functions: Dict[Tuple[str, str, str, int], Function] = {}
-    locations: Dict[tuple, Location] = {}
-    by_old_location: Dict[int, Location] = {}  # by id() of the old object
-    mappings: Dict[int, Mapping] = {}  # by id() of the old object
-    merged: Dict[tuple, Sample] = {}
 
-    # Mappings are one when their merge keys are equal (profiles of the same
-    # binary); locations move with their mapping's start address.
-    mapping_keys: Dict[tuple, Mapping] = {}
+    def __init__(self) -> None:
+        self.functions: Dict[Tuple[str, str, str, int], Function] = {}
+        self.locations: Dict[tuple, Location] = {}
+        self.mapping_keys: Dict[tuple, Mapping] = {}
+        self._mappings: Dict[int, Mapping] = {}  # by id() of the old object
+        self._functions: Dict[int, Function] = {}  # by id() of the old object
+        self._merged: Dict[tuple, Sample] = {}
+        self.samples: List[Sample] = []
 
-    def map_mapping(m: Optional[Mapping]) -> Optional[Mapping]:
+    def mapping(self, m: Optional[Mapping]) -> Optional[Mapping]:
         if m is None:
             return None
-        if id(m) not in mappings:
+        same = self._mappings.get(id(m))
+        if same is None:
             key = m.merge_key()
-            same = mapping_keys.get(key)
+            same = self.mapping_keys.get(key)
             if same is None:
-                same = dataclasses.replace(m, id=len(mapping_keys) + 1)
-                mapping_keys[key] = same
-            mappings[id(m)] = same
-        return mappings[id(m)]
+                same = dataclasses.replace(m, id=len(self.mapping_keys) + 1)
+                self.mapping_keys[key] = same
+            self._mappings[id(m)] = same
+        return same
 
-    def map_function(f: Function) -> Function:
+    def function(self, f: Function) -> Function:
+        same = self._functions.get(id(f))
+        if same is not None:
+            return same
         key = (f.name, f.system_name, f.filename, f.start_line)
-        if key not in functions:
-            functions[key] = Function(len(functions) + 1, f.name, f.system_name,
-                                      f.filename, f.start_line)
-        return functions[key]
+        same = self.functions.get(key)
+        if same is None:
+            same = Function(len(self.functions) + 1, f.name, f.system_name,
+                            f.filename, f.start_line)
+            self.functions[key] = same
+        self._functions[id(f)] = same
+        return same
 
-    def map_location(loc: Location) -> Location:
-        done = by_old_location.get(id(loc))
-        if done is not None:
-            return done
-        mapping = map_mapping(loc.mapping)
-        address = loc.address
-        if mapping is not None and loc.mapping is not None:
-            address += mapping.start - loc.mapping.start
-        lines = [(map_function(f), line) for f, line in loc.lines]
+    def location(self, old_mapping: Optional[Mapping], address: int,
+                 lines: List[Tuple[Function, int]], is_folded: bool) -> Location:
+        """The merged location for one of the input's locations."""
+        mapping = self.mapping(old_mapping)
+        if mapping is not None and old_mapping is not None:
+            address += mapping.start - old_mapping.start
+        function = self.function
+        lines = [(function(f), line) for f, line in lines]
         key = (
             address - (mapping.start if mapping else 0),
             mapping.id if mapping else 0,
-            tuple((f.id, line) for f, line in lines),
-            loc.is_folded,
+            tuple([(f.id, line) for f, line in lines]),
+            is_folded,
         )
-        found = locations.get(key)
+        found = self.locations.get(key)
         if found is None:
-            found = Location(len(locations) + 1, mapping, address, lines,
-                             loc.is_folded)
-            locations[key] = found
-        by_old_location[id(loc)] = found
+            found = Location(len(self.locations) + 1, mapping, address, lines,
+                             is_folded)
+            self.locations[key] = found
         return found
 
-    if p.mappings:
-        map_mapping(p.mappings[0])
-    samples = []
-    done = by_old_location.get
-    mapped = by_old_location.__getitem__
-    for s in p.samples:
-        if not any(s.values):
-            continue
-        try:
-            stack = list(map(mapped, map(id, s.locations)))
-        except KeyError:  # a location not met before
-            stack = [done(id(loc)) or map_location(loc) for loc in s.locations]
-        # The new locations live as long as the merge, so their object ids
-        # stand for them in the key.
+    def add(self, s: Sample, stack: List[Location]) -> None:
+        """Add sample s, whose stack of merged locations is stack; s itself
+        is kept (the caller's to give), values summed into it get a new list."""
+        # The merged locations live as long as the merge, so their object
+        # ids stand for them in the key.
         if s.labels or s.num_labels:
             key = (
                 tuple(map(id, stack)),
@@ -474,21 +532,59 @@ def merge(p: Prepared) -> None:
             )
         else:
             key = tuple(map(id, stack))
-        same = merged.get(key)
+        same = self._merged.get(key)
         if same is not None:
             same.values = [a + b for a, b in zip(same.values, s.values)]
-            continue
-        # The sample itself is kept (p's samples are p's own): only its
-        # stack changes, and values summed into it get a new list.
+            return
         s.locations = stack
-        merged[key] = s
-        samples.append(s)
-    p.samples = samples
-    p.locations = list(locations.values())
-    p.mappings = list(mapping_keys.values())
-    if not all(any(s.values) for s in samples):
-        # Values that summed to zero: Go merges once more to drop them.
-        merge(p)
+        self._merged[key] = s
+        self.samples.append(s)
+
+    def finish(self, p: Prepared) -> None:
+        """Put the merged samples, locations and mappings into p."""
+        p.samples = self.samples
+        p.locations = list(self.locations.values())
+        p.mappings = list(self.mapping_keys.values())
+        if not all(any(s.values) for s in p.samples):
+            # Values that summed to zero: Go merges once more to drop them.
+            merge(p)
+
+
+def merge(p: Prepared) -> None:
+    """Go's merge of a single profile, which pprof 1.19 runs on every input.
+
+    Samples whose values are all zero go, the rest are merged by _Merger.
+    Unused functions, locations and mappings vanish, except the first mapping
+    (the main binary). p's Sample objects are reused, not copied. The
+    numbers of every view are unchanged; -raw and -traces show the merged
+    form.
+
+    Several profiles are merged the same way once their samples are put
+    together (prepare_many); a single file takes the shorter road of
+    _prepare_one, with the same result.
+    """
+    merger = _Merger()
+    by_old_location: Dict[int, Location] = {}  # by id() of the old object
+
+    def map_location(loc: Location) -> Location:
+        found = merger.location(loc.mapping, loc.address, loc.lines,
+                                loc.is_folded)
+        by_old_location[id(loc)] = found
+        return found
+
+    if p.mappings:
+        merger.mapping(p.mappings[0])
+    done = by_old_location.get
+    mapped = by_old_location.__getitem__
+    for s in p.samples:
+        if not any(s.values):
+            continue
+        try:
+            stack = list(map(mapped, map(id, s.locations)))
+        except KeyError:  # a location not met before
+            stack = [done(id(loc)) or map_location(loc) for loc in s.locations]
+        merger.add(s, stack)
+    merger.finish(p)
 
 
 def _simplify_name(fn: Function) -> None:
@@ -1090,8 +1186,14 @@ def select(p: Prepared, opts: "GraphOptions") -> Selection:
     return Selection(filtered, index, report_total(counted, index, opts.mean), notes)
 
 
-def build_trimmed_graph(p: Prepared, opts: GraphOptions) -> TrimmedGraph:
-    """pprof's graph for the text views: built, cut, limited, sorted."""
+def build_trimmed_graph(p: Prepared, opts: GraphOptions,
+                        edges: bool = True) -> TrimmedGraph:
+    """pprof's graph for the text views: built, cut, limited, sorted.
+
+    Without edges (for -top, which shows none) the nodes and their values
+    are the same and dropped_edges is 0; the edges are still made when
+    some location has inlined frames, for the nodes' "(inline)" labels.
+    """
     if opts.granularity not in GRANULARITIES:
         raise GraphError(f"unexpected granularity {opts.granularity}")
     sel = select(p, opts)
@@ -1124,10 +1226,11 @@ def build_trimmed_graph(p: Prepared, opts: GraphOptions) -> TrimmedGraph:
     if opts.nodecount > 0 and opts.nodecount < len(nodes):
         nodes = nodes[: opts.nodecount]
         cut = True
-    _add_edges(weighted, keys, nodes if cut else everyone)
-    _sort(nodes, opts.cum_sort)
-
-    dropped_edges = _trim_edges(nodes, edge_cutoff)
+    dropped_edges = 0
+    if edges or any(len(k) > 1 for k in keys.values()):
+        _add_edges(weighted, keys, nodes if cut else everyone)
+        _sort(nodes, opts.cum_sort)
+        dropped_edges = _trim_edges(nodes, edge_cutoff)
     return TrimmedGraph(nodes, index, full_total, orig_count, dropped_nodes,
                         dropped_edges, sel.notes, active_filters(opts))
 

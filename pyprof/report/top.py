@@ -74,7 +74,8 @@ def top_report(
     Raises:
         graph.GraphError: no sample types, bad sample_index.
     """
-    g, fmt, header = graph_with_header(prepared, opts, compact_labels)
+    g, fmt, header = graph_with_header(prepared, opts, compact_labels,
+                                       edges=False)
 
     rows = []
     running = 0
@@ -98,11 +99,12 @@ def top_report(
 
 
 def graph_with_header(
-    prepared: graph.Prepared, opts: graph.GraphOptions, compact_labels: bool
+    prepared: graph.Prepared, opts: graph.GraphOptions, compact_labels: bool,
+    edges: bool = True,
 ) -> Tuple[graph.TrimmedGraph, "_Formatter", List[str]]:
-    """The trimmed graph, its value formatter and the header lines that top,
-    tree and peek print above it."""
-    g = graph.build_trimmed_graph(prepared, opts)
+    """The trimmed graph (with its edges unless told otherwise), its value
+    formatter and the header lines that top, tree and peek print above it."""
+    g = graph.build_trimmed_graph(prepared, opts, edges)
     sample_type, sample_unit = prepared.sample_types[g.index]
     if opts.mean:
         sample_type = "mean_" + sample_type
