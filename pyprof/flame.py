@@ -104,7 +104,7 @@ def flame_data(prepared: graph.Prepared, opts: graph.GraphOptions,
     with gc_paused():
         root = _tree(p, index, opts.mean, loc_frames)
         count, folded, below = _count_and_fold(root, max_nodes)
-        tree = _export(root, [f["name"] for f in frames])
+        tree, frames = _export(root, frames)
     sample_type, unit = prepared.sample_types[index]
     return {
         "format": FORMAT,
@@ -276,11 +276,12 @@ def _value(total: int, divisor: int) -> int:
     return graph.go_div(total, divisor) if divisor else total
 
 
-def _export(root: _Node, names: List[str]) -> dict:
+def _export(root: _Node, frames: List[dict]) -> Tuple[dict, List[dict]]:
     """The tree as nested dicts, children sorted by frame name (folded
-    nodes last)."""
-    out = {"frame": root.frame, "flat": _value(root.flat, root.flat_div),
+    nodes last), and the frames it uses, renumbered in order of use."""
+    out = {"frame": -1, "flat": _value(root.flat, root.flat_div),
            "cum": _value(root.cum, root.cum_div)}
+    used: Dict[int, int] = {}
     work = [(root, out)]
     while work:
         node, d = work.pop()
@@ -291,16 +292,19 @@ def _export(root: _Node, names: List[str]) -> dict:
         if not node.children:
             continue
         kids = sorted(node.children.values(),
-                      key=lambda c: (c.frame == -1, names[c.frame] if c.frame >= 0
-                                     else "", c.frame))
+                      key=lambda c: (c.frame == -1, frames[c.frame]["name"]
+                                     if c.frame >= 0 else "", c.frame))
         children = []
         for c in kids:
-            cd = {"frame": c.frame, "flat": _value(c.flat, c.flat_div),
+            frame = c.frame
+            if frame >= 0:
+                frame = used.setdefault(frame, len(used))
+            cd = {"frame": frame, "flat": _value(c.flat, c.flat_div),
                   "cum": _value(c.cum, c.cum_div)}
             children.append(cd)
             work.append((c, cd))
         d["children"] = children
-    return out
+    return out, [frames[old] for old in used]
 
 
 # ---------------------------------------------------------------------------
