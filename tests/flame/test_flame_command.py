@@ -1,0 +1,162 @@
+"""pyprof flame as a user runs it: the HTML page, the SVG, and bad input."""
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from flame_support import EXPECTED
+from flame_support import HEAP
+from flame_support import SAMPLE
+from flame_support import corpus
+from flame_support import pyprof
+from pyprof import flame
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def embedded(html_text):
+    """The JSON payload the page carries."""
+    found = re.search(r'<script type="application/json" id="pyprof-flame-data">'
+                      r"(.*?)</script>", html_text, re.S)
+    assert found
+    return json.loads(found.group(1))
+
+
+def test_html_is_self_contained_and_carries_every_sample_type(tmp_path):
+    done = pyprof("flame", corpus(SAMPLE), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "pyprof: wrote flame.html: 18 frames, cpu total 1.76s\n"
+    text = (tmp_path / "flame.html").read_text(encoding="utf-8")
+    # Nothing refers to the network: no URLs, no src=/href= at all, and the
+    # page's own policy forbids every load.
+    assert not re.search(r"https?:|//[a-z]", text.replace(
+        'http-equiv="Content-Security-Policy"', ""))
+    assert not re.search(r"\b(src|href)\s*=", text)
+    assert "@import" not in text and "url(" not in text
+    assert "default-src 'none'" in text
+    payload = embedded(text)
+    types = [d["sample_type"] for d in payload["datasets"]]
+    assert types == ["samples", "cpu"] and payload["selected"] == 1
+    cpu, samples = payload["datasets"][1], payload["datasets"][0]
+    assert cpu["total"] == cpu["root"]["cum"] == 1_760_000_000
+    assert samples["total"] == samples["root"]["cum"] == 176
+    assert [f["name"] for f in cpu["frames"]] == [f["name"] for f in samples["frames"]]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_view_options_apply(tmp_path):
+    out = tmp_path / "f.html"
+    done = pyprof("flame", "-o", out, "--focus=mapiter", "-sample_index=samples",
+                  "--lines", corpus(SAMPLE))
+    assert done.returncode == 0, done.stderr
+    data = embedded(out.read_text())["datasets"][0]
+    assert data["sample_type"] == "samples" and data["granularity"] == "lines"
+    assert data["filters"] == ["focus=mapiter"]
+    assert data["total"] == 176 and 0 < data["root"]["cum"] < 176
+    assert all(re.search(r":\d+$", f["name"]) for f in data["frames"])
+
+
+def test_svg_parses_and_its_root_carries_the_total(tmp_path):
+    out = tmp_path / "f.svg"
+    done = pyprof("flame", corpus(SAMPLE), "--output", out)
+    assert done.returncode == 0, done.stderr
+    root = ET.parse(out).getroot()
+    assert root.tag == SVG + "svg"
+    assert root.get("data-total") == "1760000000" and root.get("data-unit") == "nanoseconds"
+    width = float(root.get("width"))
+    groups = root.findall(SVG + "g")
+    first = groups[0]
+    assert first.find(SVG + "text").text == "all: 1.76s (100.00%)"
+    assert first.find(SVG + "title").text.startswith("all\ncum 1.76s (100.00%)")
+    assert float(first.find(SVG + "rect").get("width")) == width - 20
+    # go tool pprof -top's row: "1.28s 72.73% 72.73% 1.37s 77.84% runtime.mapiternext";
+    # mapiternext is called from one place only, so one frame has it all.
+    row = next(line.split() for line in (EXPECTED / "sample.cpu" / "top.out")
+               .read_text().splitlines() if line.endswith(" runtime.mapiternext"))
+    (group,) = [g for g in groups
+                if g.find(SVG + "title").text.startswith("runtime.mapiternext\n")]
+    assert group.find(SVG + "title").text == (
+        f"runtime.mapiternext\ncum {row[3]} ({row[4]}), flat {row[0]} ({row[1]})")
+    # Widths are in proportion to cum.
+    assert float(group.find(SVG + "rect").get("width")) == pytest.approx(
+        (width - 20) * 1.37 / 1.76, abs=0.01)
+
+
+def test_svg_flame_orientation_puts_the_root_at_the_bottom(tmp_path):
+    icicle, flame_svg = tmp_path / "i.svg", tmp_path / "f.svg"
+    assert pyprof("flame", corpus(SAMPLE), "-o", icicle).returncode == 0
+    assert pyprof("flame", corpus(SAMPLE), "-o", flame_svg,
+                  "--orientation=flame").returncode == 0
+
+    def root_y(path):
+        rects = ET.parse(path).getroot().findall(f"{SVG}g/{SVG}rect")
+        return float(rects[0].get("y")), max(float(r.get("y")) for r in rects)
+
+    top, bottom = root_y(icicle), root_y(flame_svg)
+    assert top[0] < top[1]
+    assert bottom[0] == bottom[1]
+
+
+def test_heap_profile_page_has_the_four_types(tmp_path):
+    out = tmp_path / "heap.html"
+    done = pyprof("flame", corpus(HEAP), "-o", out)
+    assert done.returncode == 0, done.stderr
+    payload = embedded(out.read_text())
+    assert [d["sample_type"] for d in payload["datasets"]] == [
+        "alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
+    assert all(d["root"]["cum"] == d["total"] for d in payload["datasets"])
+
+
+def assert_error(done, status, fragment):
+    assert done.returncode == status, done.stderr
+    lines = done.stderr.splitlines()
+    assert fragment in lines[0], lines
+    assert lines[0].startswith("pyprof: error: ")
+    assert len(lines) <= 2 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args, status, fragment", [
+    (["missing.pb.gz"], 1, "missing.pb.gz"),
+    ([str(SAMPLE), "-o", "x.png"], 2, "cannot tell the format of -o x.png"),
+    ([str(SAMPLE), "-o", "nowhere/x.html"], 2, "does not exist"),
+    ([str(SAMPLE), "-focus=("], 2, "parsing focus regexp"),
+    ([str(SAMPLE), "-sample_index=bogus"], 2, "sample_index"),
+    ([str(SAMPLE), "--orientation=sideways"], 2, "not icicle or flame"),
+    ([str(SAMPLE), "--max-nodes=lots"], 2, "not a whole number"),
+    ([str(SAMPLE), "--bogus"], 2, "unknown option --bogus"),
+    ([str(SAMPLE), "-o"], 2, "needs a value"),
+])
+def test_bad_input_is_one_line_and_leaves_no_file(tmp_path, args, status, fragment):
+    corpus(SAMPLE)
+    shutil.copy(SAMPLE, tmp_path / "sample.cpu")
+    done = pyprof("flame", *args, cwd=tmp_path)
+    assert_error(done, status, fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.cpu"]
+
+
+def test_not_a_profile_leaves_an_older_page_untouched(tmp_path):
+    (tmp_path / "junk.pb.gz").write_bytes(b"not a profile at all")
+    (tmp_path / "flame.html").write_text("old")
+    done = pyprof("flame", "junk.pb.gz", cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) <= 2
+    assert (tmp_path / "flame.html").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flame.html", "junk.pb.gz"]
+
+
+def test_help_lists_own_and_view_options():
+    done = pyprof("flame", "--help")
+    assert done.returncode == 0
+    for word in ("--output", "--orientation", "--max-nodes", "--focus", "--lines"):
+        assert word in done.stdout
+
+
+def test_colour_and_values_are_stable():
+    assert flame.fnv1a("") == 0x811C9DC5
+    assert flame.colour("runtime") == flame.colour("runtime")
+    assert flame.colour("runtime") != flame.colour("main")
+    assert flame.value_label(1_760_000_000, "nanoseconds") == "1.76s"
+    assert flame.value_label(3 * 1024 * 1024, "bytes") == "3MB"
