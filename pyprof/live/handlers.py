@@ -159,7 +159,7 @@ def route(name: str, query: Union[str, bytes] = "",
     if name == "profile":
         return _cpu(params, settings)
     if name in ("heap", "allocs", "threads", "goroutine"):
-        if "seconds" in params:
+        if params.get("seconds", "") != "":  # an empty one is no delta, as in Go
             return _delta(name, params, settings)
         try:
             return _snapshot_response(name, params)
