@@ -63,8 +63,12 @@ def web(ctx: click.Context, args: Tuple[str, ...], port: int, no_browser: bool,
     with views.gc_paused():
         prepared = views.load(settings)
     profile_views = ProfileViews(prepared, settings)
-    # Options that cannot work fail here, once, rather than on every view.
-    profile_views.top({})
+    # Filters and a sample type that cannot work fail here, once, rather
+    # than on every view.
+    from pyprof.graph import FILTER_NAMES
+
+    if any(settings.get(name) for name in FILTER_NAMES + ("sample_index",)):
+        profile_views.top({})
 
     server = make_server(profile_views, port)
     url = server.url

@@ -91,6 +91,8 @@ def test_bad_input_fails_before_serving(corpus, tmp_path):
                         str(corpus["go_heap"])), 2, "--port=70000 is not a port")
     assert_error(pyprof("web", "--no-browser", "-focus=(", str(corpus["go_heap"])),
                  2, "parsing focus regexp")
+    assert_error(pyprof("web", "--no-browser", "--sample-index=cpu",
+                        str(corpus["go_heap"])), 2, 'sample_index "cpu" must be one of')
     assert_error(pyprof("web", "--no-browser", "--frobnicate", str(corpus["go_heap"])),
                  2, "unknown option --frobnicate")
 
