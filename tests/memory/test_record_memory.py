@@ -88,7 +88,13 @@ def test_rate_one_counts_every_allocation_exactly(tmp_path):
         return total
 
     bytes_size = sys.getsizeof(bytes(1000))
-    assert at_line(keep_line) == [1000, 1000 * bytes_size, 1000, 1000 * bytes_size]
+    objects, space, inuse_objects, inuse_space = at_line(keep_line)
+    assert (inuse_objects, inuse_space) == (1000, 1000 * bytes_size)
+    # 3.9 and 3.10 allocate one small block of their own on that line when
+    # the loop gets hot (their inline cache), and free it later.
+    extra = 1 if sys.version_info < (3, 11) else 0
+    assert objects == 1000 + extra
+    assert 1000 * bytes_size <= space <= 1000 * bytes_size + 256 * extra
     # Each bytearray: the object and its buffer, both freed.
     objects, space, inuse_objects, inuse_space = at_line(drop_line)
     assert objects == 1000
