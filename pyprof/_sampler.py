@@ -513,6 +513,8 @@ class Sampler:
 
     def _drain_loop(self, stop: threading.Event, done, box: List[int]) -> None:
         tid = box[0] = _lib.pyprof_gettid()
+        # pyprof's own work: kept out of the heap profile too.
+        _lib.pyprof_mem_ignore_thread(1)
         try:
             with self._threads_lock:
                 self._drain_tid = tid
