@@ -205,7 +205,10 @@
   }
 
   function clearView(view) {
-    if (view === "top") $("top-table").tBodies[0].textContent = "";
+    if (view === "top") {
+      $("top-table").tBodies[0].textContent = "";
+      $("top-header").textContent = "";
+    }
     else if (view !== "flame") $(view + "-host").textContent = "";
   }
 
