@@ -96,6 +96,7 @@ def test_cpu_profile_shows_the_busy_handler(service):
     assert cum["busy_handler"] >= 0.5 * total, (cum["busy_handler"], total)
 
 
+@pytest.mark.slow
 def test_go_tool_pprof_and_pyprof_top_read_the_url(service, tmp_path, pyprof_run):
     go = need_go()
     base, work, _ = service

@@ -157,10 +157,14 @@ def test_states_of_threads_waiting_sleeping_and_running():
         t.start()
     try:
         time.sleep(0.3)
+        expected = {"parked": "blocked in gate.acquire",
+                    "napping": "blocked in time.sleep", "spinning": "running"}
         found = {}
-        for _ in range(50):  # the spinner may be caught waiting for the GIL
+        for _ in range(100):
+            # A moment may catch the spinner waiting for the GIL or the
+            # napper awake between two sleeps: look again.
             found = {t.name: t for t in threads.snapshot()}
-            if found["spinning"].state == "running":
+            if all(found[n].state == s for n, s in expected.items()):
                 break
             time.sleep(0.02)
     finally:
