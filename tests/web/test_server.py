@@ -41,6 +41,7 @@ def test_meta_lists_every_sample_type(serve, corpus):
     ("sample_cpu", ("si", "samples")),
     ("sample_cpu", ("focus", "mapiter")),
     ("sample_cpu", ("ignore", "mapassign|evacuate")),
+    ("sample_cpu", ("hide", "mapiternext", "show", "main|runtime")),
     ("go_heap", ("si", "alloc_objects")),
 ])
 def test_top_rows_are_pyprof_tops(serve, corpus, name, options):
@@ -71,6 +72,17 @@ def test_recorded_profile_top_and_total(serve, recorded):
     index = graph.select_sample(prepared, "")
     assert top["summary"]["total"] == graph.report_total(prepared, index)
     assert top["summary"]["type"] == prepared.sample_types[index][0]
+
+
+def test_tagfocus_keeps_the_threads_samples(serve, recorded):
+    header, rows = top_text(recorded, "--tagfocus=thread=MainThread")
+    status, top = api(serve(recorded), "top", tagfocus="thread=MainThread")
+    assert status == 200
+    assert top["header"] == header
+    assert [r["name"] for r in top["rows"]] == [row_fields(line)[5] for line in rows]
+    assert top["summary"]["filters"] == {"tagfocus": "thread=MainThread"}
+    status, top = api(serve(recorded), "top", tagfocus="thread=NoSuchThread")
+    assert status == 200 and top["rows"] == []
 
 
 def test_sample_type_changes_the_total(serve, corpus):
