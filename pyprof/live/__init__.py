@@ -21,5 +21,7 @@ from pyprof.live.handlers import Settings
 from pyprof.live.handlers import respond
 from pyprof.live.server import Server
 from pyprof.live.server import serve
+from pyprof.live.server import start_memory
 
-__all__ = ["PREFIX", "Response", "Server", "Settings", "respond", "serve"]
+__all__ = ["PREFIX", "Response", "Server", "Settings", "respond", "serve",
+           "start_memory"]
