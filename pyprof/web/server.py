@@ -78,7 +78,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "pyprof"
     protocol_version = "HTTP/1.1"
 
+    # An idle keep-alive connection is closed after this many seconds.
+    timeout = 60
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if not self._host_allowed():
+            # A page from elsewhere that renamed itself to 127.0.0.1 (DNS
+            # rebinding) sends its own host name: it gets nothing.
+            self._json(403, {"error": "pyprof web answers only requests for "
+                             "127.0.0.1 or localhost", "hint": "open " + self.server.url})
+            return
         url = urllib.parse.urlsplit(self.path)
         path = url.path
         if path in ("/", "/index.html"):
@@ -95,6 +104,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:  # noqa: N802
         self.do_GET()
+
+    def _host_allowed(self) -> bool:
+        host = self.headers.get("Host", "")
+        port = self.server.server_address[1]
+        return host in (f"127.0.0.1:{port}", f"localhost:{port}")
 
     def _api(self, view: str, query_text: str) -> None:
         # A parameter given twice counts once, the last time, as in pprof's UI.

@@ -1,9 +1,10 @@
 """The data behind `pyprof web`'s page: each view of one loaded profile as
 a JSON-able dict, for the query a page sends.
 
-A query names the sample type (``si``) and pprof's filters (``focus``,
-``ignore``, ``hide``, ``show``, ``tagfocus``); they apply to every view on
-top of the options given on the command line. The views are the text
+A query names the sample type (``si``), pprof's filters (``focus``,
+``ignore``, ``hide``, ``show``, ``tagfocus``) and the granularity (``g``:
+functions, filefunctions, files, lines or addresses); they apply to every
+view on top of the options given on the command line. The views are the text
 views' own reports (pyprof.report.top, tree, listing), the flame graph's
 data (pyprof.flame) and the call graph's SVG (pyprof.report.dot), so the
 page shows the numbers `pyprof top` prints.
@@ -34,7 +35,9 @@ QUERY_SETTINGS = {
     "hide": "hide",
     "show": "show",
     "tagfocus": "tagfocus",
+    "g": "granularity",
 }
+GRANULARITIES = ("functions", "filefunctions", "files", "lines", "addresses")
 # The largest SVG and source listing the page asks for.
 MAX_SOURCE_ROUTINES = 50
 
@@ -69,7 +72,9 @@ class ProfileViews:
             "sample_types": types,
             "default_index": default,
             "filters": {q: self.settings.get(s, "") or ""
-                        for q, s in QUERY_SETTINGS.items() if q != "si"},
+                        for q, s in QUERY_SETTINGS.items() if q not in ("si", "g")},
+            "granularities": list(GRANULARITIES),
+            "granularity": self.settings.get("granularity") or "functions",
             "views": ["flame", "top", "graph", "source", "peek"],
             "has_flame": _module("pyprof.flame") is not None,
         }
@@ -173,6 +178,10 @@ class ProfileViews:
         for param, key in QUERY_SETTINGS.items():
             if param in query:
                 settings[key] = query[param]
+        if settings.get("granularity", "functions") not in GRANULARITIES:
+            raise UsageError(f"showing the profile: unknown granularity "
+                             f"{settings['granularity']!r}",
+                             "choose one of " + ", ".join(GRANULARITIES))
         if settings.get("sample_index") is None:
             settings["sample_index"] = ""
         return settings
@@ -217,7 +226,8 @@ class ProfileViews:
             "index": index, "type": sample_type, "unit": unit, "total": total,
             "total_text": measure.label(total, unit),
             "filters": {q: settings.get(s) or "" for q, s in QUERY_SETTINGS.items()
-                        if q != "si" and settings.get(s)},
+                        if q not in ("si", "g") and settings.get(s)},
+            "granularity": settings.get("granularity") or "functions",
         }
 
 

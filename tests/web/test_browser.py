@@ -162,7 +162,8 @@ def test_sample_type_switch_changes_the_totals(browser, serve, corpus, artifacts
     assert wait_ready(browser) == "ready"
     _, rows = top_text(corpus["go_heap"], "--sample-index=inuse_space")
     assert table_rows(browser) == [row_fields(line) for line in rows]
-    assert query_of(browser) == {"view": "top", "si": "inuse_space", "focus": "",
+    assert query_of(browser) == {"view": "top", "si": "inuse_space", "g": "functions",
+                                 "focus": "",
                                  "ignore": "", "hide": "", "show": "", "tagfocus": ""}
 
 

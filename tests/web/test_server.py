@@ -43,10 +43,13 @@ def test_meta_lists_every_sample_type(serve, corpus):
     ("sample_cpu", ("ignore", "mapassign|evacuate")),
     ("sample_cpu", ("hide", "mapiternext", "show", "main|runtime")),
     ("go_heap", ("si", "alloc_objects")),
+    ("sample_cpu", ("g", "lines")),
+    ("sample_cpu", ("g", "files", "focus", "busyLoop")),
 ])
 def test_top_rows_are_pyprof_tops(serve, corpus, name, options):
     query = dict(zip(options[::2], options[1::2]))
-    cli_options = [f"--{'sample-index' if k == 'si' else k}={v}"
+    cli_options = [f"--{v}" if k == "g" else
+                   f"--{'sample-index' if k == 'si' else k}={v}"
                    for k, v in query.items()]
     header, rows = top_text(corpus[name], *cli_options)
     status, top = api(serve(corpus[name]), "top", **query)
@@ -204,3 +207,27 @@ def test_call_graph_is_svg_or_says_how_to_install_graphviz(serve, corpus,
     assert status == 400
     assert "graphviz" in (body["error"] + body["hint"]).lower()
     assert "install" in body["hint"]
+
+
+def test_unknown_granularity_is_a_400(serve, corpus):
+    status, body = api(serve(corpus["sample_cpu"]), "flame", g="bytes")
+    assert status == 400
+    assert "unknown granularity 'bytes'" in body["error"]
+    assert "lines" in body["hint"]
+
+
+def test_requests_for_other_host_names_are_refused(serve, corpus):
+    import http.client
+
+    server = serve(corpus["sample_cpu"])
+    port = server.server_address[1]
+    for host, status in ((f"attacker.example:{port}", 403), (f"localhost:{port}", 200)):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", "/api/meta", headers={"Host": host})
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        assert response.status == status, body
+        assert (b"sample_types" in body) == (status == 200)

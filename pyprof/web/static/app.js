@@ -2,7 +2,7 @@
  *
  * The page's state (view, sample type, filters, function regexp) lives in
  * the address bar's query, so a view can be bookmarked, reloaded or shared:
- *   ?view=top&si=alloc_space&focus=main&fn=%5Emain%24
+ *   ?view=top&si=alloc_space&g=lines&focus=main&fn=%5Emain%24
  * Each view asks the server for JSON (/api/<view>?<the same query>) and
  * draws it with DOM calls; text from the profile only ever goes in as
  * textContent. The flame graph is drawn by PyprofFlame (flame.js).
@@ -13,7 +13,7 @@
 
   var VIEWS = ["flame", "top", "graph", "source", "peek"];
   var FILTERS = ["focus", "ignore", "hide", "show", "tagfocus"];
-  var PARAMS = ["view", "si"].concat(FILTERS, ["fn"]);
+  var PARAMS = ["view", "si", "g"].concat(FILTERS, ["fn"]);
 
   var meta = null;
   var state = {};
@@ -48,6 +48,7 @@
     PARAMS.forEach(function (p) { s[p] = query.has(p) ? query.get(p) : null; });
     if (VIEWS.indexOf(s.view) < 0) s.view = "flame";
     if (s.si === null) s.si = meta.sample_types[meta.default_index].type;
+    if (s.g === null) s.g = meta.granularity;
     FILTERS.forEach(function (f) {
       if (s[f] === null) s[f] = meta.filters[f] || "";
     });
@@ -83,12 +84,16 @@
     meta.sample_types.forEach(function (t) {
       select.appendChild(el("option", { value: t.type }, t.type + " (" + t.unit + ")"));
     });
+    var by = $("granularity");
+    by.textContent = "";
+    meta.granularities.forEach(function (g) { by.appendChild(el("option", { value: g }, g)); });
     $("files").textContent = meta.files.join(" ");
     document.title = "pyprof: " + meta.files.join(" ");
   }
 
   function syncControls() {
     $("sample-type").value = state.si;
+    $("granularity").value = state.g;
     FILTERS.forEach(function (f) { $("filter-" + f).value = state[f]; });
     $("source-fn").value = state.fn;
     $("peek-fn").value = state.fn;
@@ -101,12 +106,15 @@
   function bindControls() {
     $("controls").addEventListener("submit", function (e) {
       e.preventDefault();
-      var changes = { si: $("sample-type").value };
+      var changes = { si: $("sample-type").value, g: $("granularity").value };
       FILTERS.forEach(function (f) { changes[f] = $("filter-" + f).value; });
       go(changes);
     });
     $("sample-type").addEventListener("change", function () {
       go({ si: $("sample-type").value });
+    });
+    $("granularity").addEventListener("change", function () {
+      go({ g: $("granularity").value });
     });
     $("clear").addEventListener("click", function () {
       var changes = {};

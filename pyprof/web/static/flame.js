@@ -303,7 +303,14 @@
       chain.forEach(function (n) {
         rects.push({node: n, x: 0, w: width, row: n.depth, above: n !== focus});
       });
-      var scale = focus.cum ? width / Math.abs(focus.cum) : 0;
+      // Widths are in proportion to |cum|. Limitation: in a comparison
+      // (-diff_base) values of both signs cancel out in a caller, which can
+      // be narrower than its callees; they are then cut at its right edge.
+      var extent = Math.abs(focus.cum);
+      var kidsExtent = 0;
+      focus.kids.forEach(function (k) { kidsExtent += Math.abs(k.cum); });
+      extent = Math.max(extent, kidsExtent);
+      var scale = extent ? width / extent : 0;
       var work = [[focus, 0, width]];
       var maxRow = focus.depth;
       while (work.length) {
