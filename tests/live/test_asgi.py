@@ -16,7 +16,8 @@ FOREVER = 3600
 
 async def inner_app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"inner " + scope["path"].encode()})
+    body = b"inner " + scope["path"].encode()
+    await send({"type": "http.response.body", "body": body})
 
 
 async def drive(app, path, query=b"", root_path="", method="GET",
@@ -95,7 +96,8 @@ def test_cpu_profile_waits_without_blocking_the_loop(busy_thread):
     app = asgi.PprofMiddleware(inner_app, memory=False)
 
     async def both():
-        profile = asyncio.ensure_future(drive(app, "/debug/pprof/profile", b"seconds=2"))
+        profile = asyncio.ensure_future(
+            drive(app, "/debug/pprof/profile", b"seconds=2"))
         await asyncio.sleep(0.3)
         started = time.monotonic()
         other = await drive(app, "/orders")

@@ -32,8 +32,8 @@ def start_recording(pyprof_argv, tmp_path, options=(), env=None):
 def served_url(process):
     """The URL the program's pyprof announced on stderr."""
     line = process.stderr.readline()
-    found = re.fullmatch(r"pyprof: serving profiles at (http://127\.0\.0\.1:\d+/debug/pprof/)\n",
-                         line)
+    found = re.fullmatch(
+        r"pyprof: serving profiles at (http://127\.0\.0\.1:\d+/debug/pprof/)\n", line)
     if not found:
         process.kill()
         raise AssertionError(line + process.stderr.read())

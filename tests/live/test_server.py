@@ -55,7 +55,8 @@ def test_index_lists_every_profile_with_a_count(service):
 def test_prefix_without_slash_redirects_and_other_paths_are_404(service):
     base, _, _ = service
     root = base.rstrip("/")
-    with socket.create_connection(("127.0.0.1", int(base.split(":")[2].split("/")[0]))) as s:
+    port = int(base.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(b"GET /debug/pprof HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         reply = b""
         while chunk := s.recv(4096):

@@ -1,7 +1,6 @@
 """The pieces of pyprof.live on their own: addresses, deltas, the profile
 encoder, reading the call a thread is blocked in, the address warning."""
 
-import sys
 import threading
 import time
 
@@ -71,6 +70,17 @@ def test_serve_refuses_bad_arguments_and_busy_ports():
         with pytest.raises(PyprofError) as info:
             server.serve(port=first.port, memory=False)
     assert "address already in use" in info.value.message
+
+
+def test_an_idle_server_costs_next_to_no_cpu():
+    with server.serve(port=0, memory=False):
+        time.sleep(0.2)
+        before = time.process_time()
+        time.sleep(2)
+        spent = time.process_time() - before
+    # Four wakes to check for a stop request in 2 s; a busy loop would
+    # spend the whole 2 s. 50 ms leaves room for a loaded machine.
+    assert spent < 0.05, spent
 
 
 def frame(name, line=1):
