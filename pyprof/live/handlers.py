@@ -211,11 +211,12 @@ def _seconds(params: Dict[str, str], settings: Settings,
              default: Optional[int]) -> Union[int, Response]:
     text = params.get("seconds", "")
     if text == "" and default is not None:
-        return default
-    if not re.fullmatch(r"\+?[0-9]+", text.strip()) or int(text) <= 0:
+        seconds = default
+    elif not re.fullmatch(r"\+?[0-9]+", text.strip()) or int(text) <= 0:
         return error(400, 'invalid value for "seconds": must be a positive '
                           f"whole number, not {text!r}")
-    seconds = int(text)
+    else:
+        seconds = int(text)
     if seconds > settings.max_seconds:
         return error(400, f"profile duration of {seconds}s exceeds this "
                           f"server's limit of {settings.max_seconds}s")

@@ -23,6 +23,7 @@ import socket
 import socketserver
 import sys
 import threading
+import urllib.parse
 from typing import Optional
 from typing import Tuple
 
@@ -80,7 +81,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _serve(self, send_body: bool) -> None:
         path, _, query = self.path.partition("?")
-        path = path.split("#")[0]
+        path = urllib.parse.unquote(path.split("#")[0])
         if path == handlers.PREFIX:
             answer = handlers.redirect(handlers.PREFIX + "/")
         elif not path.startswith(handlers.PREFIX + "/"):

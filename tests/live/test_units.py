@@ -220,4 +220,6 @@ def test_seconds_are_checked_before_anything_starts():
         assert isinstance(answer, handlers.Response) and answer.status == 400, query
     pending = handlers.route("profile", "seconds=10", settings)
     assert isinstance(pending, handlers.Pending) and pending.seconds == 10
+    # The default of 30 s is held to the limit as well.
+    assert handlers.route("profile", "", settings).status == 400
     assert handlers.route("profile", "", handlers.Settings()).seconds == 30
