@@ -234,3 +234,15 @@ def test_source_peek_and_call_graph_views(browser, serve, recorded, artifacts):
         assert state == "error"
         assert "graphviz" in browser.find_element("id", "error").text.lower()
     shot(browser, artifacts, "graph-recorded")
+
+
+def test_granularity_selector_changes_the_rows(browser, serve, corpus):
+    from selenium.webdriver.support.ui import Select
+
+    assert open_page(browser, serve(corpus["sample_cpu"]), view="top") == "ready"
+    Select(browser.find_element("id", "granularity")).select_by_value("lines")
+    assert wait_ready(browser) == "ready"
+    assert query_of(browser)["g"] == "lines"
+    _, rows = top_text(corpus["sample_cpu"], "--lines")
+    assert table_rows(browser) == [row_fields(line) for line in rows]
+    assert all(":" in r[5] for r in table_rows(browser))
