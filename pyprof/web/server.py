@@ -81,7 +81,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # An idle keep-alive connection is closed after this many seconds.
     timeout = 60
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         if not self._host_allowed():
             # A page from elsewhere that renamed itself to 127.0.0.1 (DNS
             # rebinding) sends its own host name: it gets nothing.
@@ -102,7 +102,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._json(404, {"error": f"no page {path}",
                              "hint": "open / for the profile's views"})
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self.do_GET()
 
     def _host_allowed(self) -> bool:
@@ -160,7 +160,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
+    def log_message(self, format: str, *args) -> None:
         # Requests are not news to the user; PYPROF_DEBUG shows them.
         if os.environ.get("PYPROF_DEBUG"):
             sys.stderr.write("pyprof web: " + (format % args) + "\n")

@@ -38,7 +38,8 @@ QUERY_SETTINGS = {
     "g": "granularity",
 }
 GRANULARITIES = ("functions", "filefunctions", "files", "lines", "addresses")
-# The largest SVG and source listing the page asks for.
+# The source view shows at most this many functions; a regexp matching more
+# (e.g. ".") would make a page of every source file. The rest are counted.
 MAX_SOURCE_ROUTINES = 50
 
 

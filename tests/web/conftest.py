@@ -125,7 +125,7 @@ def serve():
     servers = []
 
     def start(path, *options):
-        settings, positional = parse_view_args("web", options, "")
+        settings, _ = parse_view_args("web", options, "")
         settings["files"] = [str(path)]
         server = make_server(ProfileViews(views.load(settings), settings))
         servers.append(server)

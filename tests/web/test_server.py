@@ -65,7 +65,7 @@ def test_recorded_profile_top_and_total(serve, recorded):
     from pyprof import graph
     from pyprof import pprof
 
-    header, rows = top_text(recorded)
+    _, rows = top_text(recorded)
     status, top = api(serve(recorded), "top")
     assert status == 200
     assert [r["name"] for r in top["rows"]] == [row_fields(line)[5] for line in rows]
@@ -187,7 +187,7 @@ def test_page_and_static_files_are_local(serve, corpus):
 @pytest.mark.parametrize("path", ["static/../views.py", "static/%2e%2e/server.py",
                                   "static/.hidden", "api/nothing", "etc/passwd"])
 def test_other_paths_are_404(serve, corpus, path):
-    status, headers, body = get(serve(corpus["sample_cpu"]).url + path)
+    status, _, body = get(serve(corpus["sample_cpu"]).url + path)
     assert status == 404
     assert b"import" not in body
 
