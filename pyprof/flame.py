@@ -348,7 +348,10 @@ def render_svg(data: dict, *, width: int = 1200, icicle: bool = True) -> str:
     row, pad, top = 18, 10, 40
     frames, unit, total = data["frames"], data["unit"], data["total"]
     root = data["root"]
-    scale_to = abs(root["cum"]) or 1
+    # Widths are in proportion to |cum| (see flame.js for comparisons, where
+    # a caller may be narrower than its callees).
+    scale_to = max(abs(root["cum"]),
+                   sum(abs(c["cum"]) for c in root.get("children", ()))) or 1
     usable = width - 2 * pad
     # (node, x, width, depth), children left to right in their order.
     placed: List[Tuple[dict, float, float, int]] = []
@@ -359,6 +362,7 @@ def render_svg(data: dict, *, width: int = 1200, icicle: bool = True) -> str:
         cx = x
         for child in node.get("children", ()):
             cw = abs(child["cum"]) / scale_to * usable
+            cw = min(cw, x + w - cx)
             if cw >= 0.1:
                 work.append((child, cx, cw, depth + 1))
             cx += cw

@@ -87,7 +87,8 @@ def flame(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
                            "choose a writable folder for the output") from None
     folded = data["folded"]["nodes"]
     click.echo(
-        f"pyprof: wrote {output}: {data['nodes']} frames, "
+        f"pyprof: wrote {output}: {data['nodes']} "
+        f"frame{'' if data['nodes'] == 1 else 's'}, "
         f"{data['sample_type'] or 'value'} total "
         f"{flame_module.value_label(data['total'], data['unit'])}"
         + (f" ({folded} small frames folded)" if folded else ""),
