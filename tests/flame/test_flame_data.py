@@ -1,8 +1,11 @@
 """flame_data's tree against pyprof top's nodes and go tool pprof's numbers."""
 
 import json
+import os
 import random
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -243,6 +246,41 @@ def test_recorded_profile_agrees_with_pyprof_top(tmp_path):
     # fib recurses: the flame nests it many levels deep, top counts it once.
     assert max(len(above) for _, name, above in walk(data) if name == "fib") > 5
     assert 0.5 * data["total"] < per_name(data)["fib"][1] <= data["total"]
+
+
+def go_top(path, tmp_path, *flags):
+    """go tool pprof -top's output; fails under CI=true without go."""
+    go = shutil.which("go")
+    if go is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("go is not installed; CI must install golang-go")
+        pytest.skip("go is not installed (apt-get install golang-go)")
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = dict(os.environ, TZ="UTC", HOME=str(home), PPROF_TMPDIR=str(tmp_path),
+               PPROF_BINARY_PATH="/nonexistent-pprof-binaries")
+    done = subprocess.run([go, "tool", "pprof", "-top", *flags, str(path)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_recorded_profile_agrees_with_go_tool_pprof(tmp_path):
+    out = tmp_path / "fib.pb.gz"
+    done = pyprof("record", "-o", out, "--", sys_python(), TARGETS / "fib.py", "0.3",
+                  cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    expected = go_top(out, tmp_path, "-nodefraction=0")
+    settings = settings_for(out, "-nodefraction=0")
+    prepared = views.load(settings)
+    data = flame.flame_data(prepared, views.graph_options(settings))
+    _, fmt, _ = graph_with_header(prepared, views.graph_options(settings), False)
+    values = per_name(data)
+    rows = go_rows(expected)
+    assert "fib" in rows
+    for node_name, (flat, cum) in rows.items():
+        assert (fmt(values[node_name][0]), fmt(values[node_name][1])) == (flat, cum)
+    assert f"Total samples = {fmt(data['total'])} " in expected
 
 
 def sys_python():
