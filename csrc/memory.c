@@ -34,9 +34,9 @@
  *
  * Re-entrancy. pymalloc hands large requests to PyMem_RawMalloc, which
  * would reach our RAW hook a second time for the same allocation; a
- * thread-local flag set around every call from the MEM and OBJ hooks to
- * the previous allocator (and around pyprof's own work in any hook) lets
- * such nested calls straight through. The tables allocate with libc's
+ * thread-local flag set around the MEM and OBJ hooks' calls to the
+ * previous allocator that may nest (large requests, reallocs) and around
+ * pyprof's own work in any hook lets such nested calls straight through. The tables allocate with libc's
  * malloc directly, never through a hooked domain.
  *
  * Shared state and what protects it:
@@ -75,6 +75,13 @@ typedef struct {
     int nests;  /* prev may call the RAW domain (pymalloc does) */
 } mem_domain;
 
+/* pymalloc serves requests up to this many bytes from its own pools (the
+ * same in 3.9 to 3.13) and hands larger ones to PyMem_RawMalloc, so only
+ * those need the re-entrancy flag on the fast path. Limitation: when
+ * pymalloc cannot map a new arena it falls back to the RAW domain for a
+ * small request too, which is then counted twice. */
+#define NESTS_ABOVE 512
+
 typedef struct {
     uintptr_t addr;  /* 0: empty slot */
     uint64_t size;
@@ -100,7 +107,11 @@ static int g_atfork_done;           /* GIL */
 
 static _Atomic int g_enabled;
 static _Atomic uint32_t g_filter[FILTER_SIZE];
-static _Atomic uint64_t g_generation; /* bumped at every start */
+/* The current recording's number while sampling, 0 while stopped. A
+ * thread whose t_generation differs takes the slow path once, which draws
+ * it a fresh countdown (or, stopped, lets it pass untouched). */
+static _Atomic uint64_t g_generation;
+static uint64_t g_started;         /* GIL; recordings started so far */
 
 static pthread_mutex_t g_mlock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t g_rate;            /* g_mlock; set before g_enabled */
@@ -123,6 +134,13 @@ static TLS int64_t t_countdown;
 static TLS uint64_t t_generation;
 static TLS uint64_t t_rng;
 static TLS int t_busy;
+static TLS int t_ignore;  /* pyprof_mem_ignore_thread */
+
+static inline int
+enabled(void)
+{
+    return atomic_load_explicit(&g_enabled, memory_order_relaxed);
+}
 
 /* ---- sampling decision ------------------------------------------------ */
 
@@ -166,6 +184,11 @@ should_sample(uint64_t size)
 {
     uint64_t gen = atomic_load_explicit(&g_generation, memory_order_relaxed);
     uint64_t rate = g_rate;
+    if (t_ignore) {
+        t_generation = gen;
+        t_countdown = INT64_MAX;
+        return 0;
+    }
     if (t_generation != gen) {
         /* First allocation of this thread in this recording: start a
          * fresh countdown rather than judge by an old one. */
@@ -178,19 +201,16 @@ should_sample(uint64_t size)
     return 1;
 }
 
-static inline int
-countdown_crossed(size_t size)
-{
-    return (t_countdown -= (int64_t)size) <= 0;
-}
-
 /* ---- filter and tables (g_mlock) ------------------------------------- */
 
+/* The filter slot of an address: one per 64 bytes of address space,
+ * wrapping every 4 MiB. Not a scattering hash on purpose: frees come in
+ * runs of nearby addresses (a pool, a list's items), and neighbours then
+ * share one cache line of the filter. */
 static inline uint32_t
 addr_hash(uintptr_t addr)
 {
-    uint64_t x = (uint64_t)addr * 0x9e3779b97f4a7c15ULL;
-    return (uint32_t)(x >> (64 - FILTER_BITS));
+    return (uint32_t)(addr >> 6) & (FILTER_SIZE - 1);
 }
 
 static inline uint64_t
@@ -480,13 +500,6 @@ out:
     pthread_mutex_unlock(&g_mlock);
 }
 
-static inline int
-maybe_tracked(const void *ptr)
-{
-    return ptr && atomic_load_explicit(&g_filter[addr_hash((uintptr_t)ptr)],
-                                       memory_order_acquire);
-}
-
 /* Forget a block about to be freed or moved; fills *out if it was
  * tracked and returns 1. */
 static int
@@ -518,25 +531,82 @@ retrack(const live_entry *e)
 
 /* ---- the hooks -------------------------------------------------------- */
 
+/* The hooks' fast paths only count down, compare and forward (a tail
+ * call); all else is in the out-of-line slow paths below, so that the
+ * fast path needs no stack frame. While pyprof is stopped but still called
+ * by a hook installed over it, a crossing lands in a slow path that finds
+ * it disabled and pushes the thread's next look a mebibyte away; a
+ * restart is noticed at once, by its new generation. */
+#define COLD __attribute__((noinline, cold))
+#define IDLE_COUNTDOWN (1 << 20)
+
+/* The allocation that just counted down may need the slow path: the count
+ * ran out, or pymalloc may call the RAW domain back. */
 static inline int
-enabled(void)
+needs_slow(const mem_domain *d, size_t size)
 {
-    return atomic_load_explicit(&g_enabled, memory_order_relaxed);
+    t_countdown -= (int64_t)size;
+    return __builtin_expect(
+        (t_countdown <= 0) |
+            (t_generation !=
+             atomic_load_explicit(&g_generation, memory_order_relaxed)) |
+            (d->nests && size > NESTS_ABOVE),
+        0);
+}
+
+/* The count ran out, or a recording started or stopped since the thread
+ * last looked. */
+static inline int
+due(void)
+{
+    return t_countdown <= 0 ||
+           t_generation !=
+               atomic_load_explicit(&g_generation, memory_order_relaxed);
+}
+
+/* After the block is allocated (with t_busy set): sample it if the count
+ * ran out. */
+static void
+after_alloc(void *ptr, size_t size, int crossed)
+{
+    if (!crossed || !ptr)
+        return;
+    if (!enabled()) {
+        t_generation = 0;
+        t_countdown = IDLE_COUNTDOWN;
+        return;
+    }
+    if (should_sample(size))
+        record_sample(ptr, size);
+}
+
+static COLD void *
+malloc_slow(mem_domain *d, size_t size)
+{
+    int crossed = due();
+    t_busy = 1;
+    void *ptr = d->prev.malloc(d->prev.ctx, size);
+    after_alloc(ptr, size, crossed);
+    t_busy = 0;
+    return ptr;
 }
 
 static void *
 hook_malloc(void *ctx, size_t size)
 {
     mem_domain *d = ctx;
-    if (t_busy || !enabled())
-        return d->prev.malloc(d->prev.ctx, size);
-    int crossed = countdown_crossed(size);
-    if (!crossed && !d->nests)
-        return d->prev.malloc(d->prev.ctx, size);
+    if (!t_busy && needs_slow(d, size))
+        return malloc_slow(d, size);
+    return d->prev.malloc(d->prev.ctx, size);
+}
+
+static COLD void *
+calloc_slow(mem_domain *d, size_t nelem, size_t elsize, size_t size)
+{
+    int crossed = due();
     t_busy = 1;
-    void *ptr = d->prev.malloc(d->prev.ctx, size);
-    if (ptr && crossed && should_sample(size))
-        record_sample(ptr, size);
+    void *ptr = d->prev.calloc(d->prev.ctx, nelem, elsize);
+    after_alloc(ptr, size, crossed);
     t_busy = 0;
     return ptr;
 }
@@ -548,55 +618,75 @@ hook_calloc(void *ctx, size_t nelem, size_t elsize)
     size_t size;
     if (__builtin_mul_overflow(nelem, elsize, &size))
         size = SIZE_MAX;
-    if (t_busy || !enabled())
-        return d->prev.calloc(d->prev.ctx, nelem, elsize);
-    int crossed = countdown_crossed(size);
-    if (!crossed && !d->nests)
-        return d->prev.calloc(d->prev.ctx, nelem, elsize);
-    t_busy = 1;
-    void *ptr = d->prev.calloc(d->prev.ctx, nelem, elsize);
-    if (ptr && crossed && should_sample(size))
-        record_sample(ptr, size);
-    t_busy = 0;
-    return ptr;
+    if (!t_busy && needs_slow(d, size))
+        return calloc_slow(d, nelem, elsize, size);
+    return d->prev.calloc(d->prev.ctx, nelem, elsize);
 }
 
-static void *
-hook_realloc(void *ctx, void *ptr, size_t size)
+static inline int
+maybe_tracked(const void *ptr)
 {
-    mem_domain *d = ctx;
-    if (t_busy || !enabled())
-        return d->prev.realloc(d->prev.ctx, ptr, size);
+    return ptr && atomic_load_explicit(&g_filter[addr_hash((uintptr_t)ptr)],
+                                       memory_order_acquire);
+}
+
+static COLD void *
+realloc_slow(mem_domain *d, void *ptr, size_t size)
+{
     live_entry old;
     /* Untrack before the block can be freed: once it is, another thread
      * may be handed the same address and sample it. */
     int had = maybe_tracked(ptr) && untrack(ptr, &old);
-    int crossed = countdown_crossed(size);
-    if (!had && !crossed && !d->nests)
-        return d->prev.realloc(d->prev.ctx, ptr, size);
+    int crossed = due();
     t_busy = 1;
     void *moved = d->prev.realloc(d->prev.ctx, ptr, size);
     if (!moved) {
         if (had)
             retrack(&old);  /* failed: the old block is still there */
-    } else if (crossed && should_sample(size)) {
+    } else if (crossed && enabled() && should_sample(size)) {
         record_sample(moved, size);
     } else if (had) {
         old.addr = (uintptr_t)moved;
         old.size = size;
         retrack(&old);
     }
+    if (crossed && !enabled()) {
+        t_generation = 0;
+        t_countdown = IDLE_COUNTDOWN;
+    }
     t_busy = 0;
     return moved;
+}
+
+static void *
+hook_realloc(void *ctx, void *ptr, size_t size)
+{
+    mem_domain *d = ctx;
+    if (t_busy)
+        return d->prev.realloc(d->prev.ctx, ptr, size);
+    /* Any realloc may nest (the old block may be pymalloc's or the RAW
+     * domain's), so every one of a nesting domain takes the slow path. */
+    t_countdown -= (int64_t)size;
+    if (d->nests || due() || maybe_tracked(ptr))
+        return realloc_slow(d, ptr, size);
+    return d->prev.realloc(d->prev.ctx, ptr, size);
+}
+
+static COLD void
+free_slow(mem_domain *d, void *ptr)
+{
+    live_entry old;
+    untrack(ptr, &old);
+    d->prev.free(d->prev.ctx, ptr);
 }
 
 static void
 hook_free(void *ctx, void *ptr)
 {
     mem_domain *d = ctx;
-    if (maybe_tracked(ptr)) {
-        live_entry old;
-        untrack(ptr, &old);
+    if (__builtin_expect(maybe_tracked(ptr), 0)) {
+        free_slow(d, ptr);
+        return;
     }
     d->prev.free(d->prev.ctx, ptr);
 }
@@ -662,8 +752,8 @@ pyprof_mem_start(uint64_t rate, uint32_t max_frames)
     g_rate = rate;
     g_mstats.rate = rate;
     account_unlocked();
-    atomic_fetch_add(&g_generation, 1);
     atomic_store(&g_enabled, 1);
+    atomic_store(&g_generation, ++g_started);
     pthread_mutex_unlock(&g_mlock);
 
     for (int i = 0; i < NDOMAINS; i++) {
@@ -694,6 +784,7 @@ pyprof_mem_stop(void)
     PyGILState_STATE gil = PyGILState_Ensure();
     int was = enabled();
     atomic_store(&g_enabled, 0);
+    atomic_store(&g_generation, 0);
     for (int i = 0; i < NDOMAINS; i++) {
         /* Unhook only where we are on top; under another hook we stay in
          * its chain and forward untouched. */
@@ -729,14 +820,11 @@ void
 pyprof_mem_ignore_thread(int ignore)
 {
     /* Not t_busy: the thread's frees and reallocs of sampled blocks must
-     * still be seen. A countdown that never runs out stops its sampling;
-     * a stale generation makes the next allocation draw a fresh one. */
-    if (ignore) {
-        t_countdown = INT64_MAX;
-    } else {
-        t_countdown = 0;
-        t_generation = 0;
-    }
+     * still be seen. A countdown that never runs out keeps it off the slow
+     * path; t_ignore keeps it from sampling when a restart sends it there.
+     * Leaving, a spent countdown makes the next allocation draw afresh. */
+    t_ignore = ignore ? 1 : 0;
+    t_countdown = ignore ? INT64_MAX : 0;
 }
 
 uint32_t
