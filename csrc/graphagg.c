@@ -173,3 +173,44 @@ void pyprof_edges_copy(const pyprof_edges *e, int32_t *caller, int32_t *callee,
     memcpy(weight, e->weight, e->count * sizeof *weight);
     memcpy(inline_all, e->inline_all, e->count * sizeof *inline_all);
 }
+
+/* Node values: each sample adds its weight to the flat value of the
+ * innermost node of its leaf location, and to the cum value of every node
+ * on its stack once, however often recursion repeats it (a per-node stamp
+ * of the last sample that counted it). Location ids go through id_index
+ * to 0..nlocs-1. */
+int pyprof_node_values(uint32_t nlocs, const uint32_t *loc_start,
+                       const int32_t *entry_node, uint32_t nnodes,
+                       uint64_t nids, const int64_t *id_index,
+                       uint32_t nsamples, const uint64_t *sample_start,
+                       const uint64_t *sample_ids, const int64_t *weights,
+                       const int64_t *divisors, int64_t *flat, int64_t *cum,
+                       int64_t *flat_div, int64_t *cum_div) {
+    uint32_t *stamp = calloc(nnodes ? nnodes : 1, sizeof *stamp);
+    if (stamp == NULL) return PYPROF_ENOMEM;
+    int rc = PYPROF_OK;
+    for (uint32_t s = 0; s < nsamples && rc == PYPROF_OK; s++) {
+        uint64_t first = sample_start[s], end = sample_start[s + 1];
+        int64_t w = weights[s], d = divisors ? divisors[s] : 0;
+        for (uint64_t k = first; k < end; k++) {
+            uint64_t id = sample_ids[k];
+            int64_t loc = id < nids ? id_index[id] : -1;
+            if (loc < 0 || (uint64_t)loc >= nlocs) { rc = PYPROF_EINVAL; break; }
+            for (uint32_t e = loc_start[loc]; e < loc_start[loc + 1]; e++) {
+                int32_t node = entry_node[e];
+                if (node < 0 || (uint32_t)node >= nnodes) { rc = PYPROF_EINVAL; break; }
+                if (k == first && e == loc_start[loc]) {
+                    flat[node] += w;
+                    flat_div[node] += d;
+                }
+                if (stamp[node] != s + 1) {
+                    stamp[node] = s + 1;
+                    cum[node] += w;
+                    cum_div[node] += d;
+                }
+            }
+        }
+    }
+    free(stamp);
+    return rc;
+}

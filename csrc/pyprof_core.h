@@ -156,6 +156,21 @@ uint32_t pyprof_edges_count(const pyprof_edges *e);
 void pyprof_edges_copy(const pyprof_edges *e, int32_t *caller, int32_t *callee,
                        int64_t *weight, uint8_t *inline_all);
 void pyprof_edges_free(pyprof_edges *e);
+/* Flat and cum values of graph nodes 0..nnodes-1 (graphagg.c). Location
+ * l (0..nlocs-1) has nodes entry_node[loc_start[l]] .. [loc_start[l+1]-1],
+ * innermost first; sample s has the location ids sample_ids[sample_start[s]]
+ * .. [sample_start[s+1]-1], leaf first, mapped to locations by id_index
+ * (nids entries, -1 for none), and adds weights[s] (and divisors[s], when
+ * not NULL, to the _div sums). The four outputs are zeroed by the caller.
+ * PYPROF_EINVAL for an unknown id or node, PYPROF_ENOMEM. No GIL needed;
+ * the caller keeps the sums within int64. */
+int pyprof_node_values(uint32_t nlocs, const uint32_t *loc_start,
+                       const int32_t *entry_node, uint32_t nnodes,
+                       uint64_t nids, const int64_t *id_index,
+                       uint32_t nsamples, const uint64_t *sample_start,
+                       const uint64_t *sample_ids, const int64_t *weights,
+                       const int64_t *divisors, int64_t *flat, int64_t *cum,
+                       int64_t *flat_div, int64_t *cum_div);
 /* ---- memory profiling (memory.c) ---------------------------------------
  * Sampled allocations through CPython's allocator hooks (RAW, MEM, OBJ).
  * Counts and bytes come raw (what was sampled) and unbiased (each sample

@@ -1200,14 +1200,25 @@ def build_trimmed_graph(p: Prepared, opts: GraphOptions,
     index, full_total, p = sel.index, sel.total, sel.profile
     keys = _location_keys(p, opts)
     weighted = _weighted(p, index, opts.mean)
+    nodes, everyone = _node_values(weighted, keys, opts.drop_negative)
+    with_edges = edges or any(len(k) > 1 for k in keys.values())
+    return _trimmed(nodes, everyone, opts,
+                    (weighted, keys) if with_edges else None,
+                    index, full_total, sel.notes)
 
+
+def _trimmed(nodes: List[Node], everyone: List[Node], opts: GraphOptions,
+             edge_input, index: int, full_total: int,
+             notes: List[str]) -> TrimmedGraph:
+    """The TrimmedGraph of nodes with their values (everyone: every node
+    made, nodes: those with a value): cut, limited, sorted, and connected
+    when edge_input gives (weighted, keys)."""
     # pprof builds the whole graph, keeps the nodes above nodefraction and
     # builds again with only those, then keeps the nodecount largest and
     # builds once more. A kept node's flat and cum do not depend on which
     # other nodes are kept (only the edges do), so the cuts are decided on
     # values alone and the graph with edges is built once, for the nodes
     # finally kept.
-    nodes, everyone = _node_values(weighted, keys, opts.drop_negative)
     flat_sum = sum(n.flat for n in nodes)
     node_cutoff = abs(int(flat_sum * opts.nodefraction))
     edge_cutoff = abs(int(flat_sum * opts.edgefraction))
@@ -1227,12 +1238,166 @@ def build_trimmed_graph(p: Prepared, opts: GraphOptions,
         nodes = nodes[: opts.nodecount]
         cut = True
     dropped_edges = 0
-    if edges or any(len(k) > 1 for k in keys.values()):
-        _add_edges(weighted, keys, nodes if cut else everyone)
+    if edge_input is not None:
+        weighted, keys = edge_input
+        if isinstance(weighted, _QuickEdges):
+            weighted.add_edges(keys, nodes if cut else everyone)
+        else:
+            _add_edges(weighted, keys, nodes if cut else everyone)
         _sort(nodes, opts.cum_sort)
         dropped_edges = _trim_edges(nodes, edge_cutoff)
     return TrimmedGraph(nodes, index, full_total, orig_count, dropped_nodes,
-                        dropped_edges, sel.notes, active_filters(opts))
+                        dropped_edges, notes, active_filters(opts))
+
+
+# Below this many samples quick_trimmed_graph's set-up costs more than it
+# saves.
+_QUICK_MIN_SAMPLES = 2000
+
+
+def quick_trimmed_graph(proto: profile_pb2.Profile, opts: GraphOptions
+                        ) -> Optional[Tuple[Prepared, TrimmedGraph]]:
+    """build_trimmed_graph(prepare(proto), opts, edges=False) for a large
+    file shown without filters, with the samples' stacks summed by the C
+    core instead of being merged and walked one Python object at a time;
+    or None when the file or the options need the general road.
+
+    The values are the same: merging changes neither a node's key nor the
+    sums that reach it. The Prepared returned has the file's header,
+    mappings and locations but no samples.
+    """
+    if (len(proto.sample) < _QUICK_MIN_SAMPLES or active_filters(opts)
+            or opts.show_from or opts.granularity not in GRANULARITIES
+            or opts.granularity == "addresses"):
+        return None
+    try:
+        from pyprof import _core
+        lib, ffi = _core.lib, _core.ffi
+        lib.pyprof_node_values  # noqa: B018 - an older build lacks it
+    except (ImportError, AttributeError):
+        return None
+    tables = _Tables(proto)
+    strings = tables.strings
+    if strings[proto.drop_frames] or "pprof::base" in strings:
+        return None
+    # Mappings that merge become the first of them; this road keeps each
+    # one, which changes nothing while they have the same file name.
+    files_by_key: Dict[tuple, Set[str]] = {}
+    for m in tables.mappings:
+        files_by_key.setdefault(m.merge_key(), set()).add(m.file)
+    if any(len(files) > 1 for files in files_by_key.values()):
+        return None
+    locations = [Location(loc.id, tables.mapping_of(loc), loc.address,
+                          tables.lines_of(loc), loc.is_folded)
+                 for loc in proto.location]
+    prepared = tables.prepared([], locations, tables.mappings)
+    for fn in tables.functions.values():
+        _simplify_name(fn)
+    index = select_sample(prepared, opts.sample_index)
+    keys = _location_keys(prepared, opts)
+    # Inlined frames: the nodes' "(inline)" labels need the edges.
+    with_edges = any(len(k) > 1 for k in keys.values())
+
+    import array
+
+    max_id = max(keys, default=0)
+    if max_id + 1 > 2 * len(keys) + 1024:  # as _table: a list by id
+        return None
+    id_index = array.array("q", [-1]) * (max_id + 1)
+    by_key: Dict[NodeKey, int] = {}
+    made: List[Node] = []
+    entry_node = array.array("i")
+    loc_start = array.array("I", [0])
+    for i, (loc_id, loc_keys) in enumerate(keys.items()):
+        id_index[loc_id] = i
+        for key in loc_keys:
+            node = by_key.get(key)
+            if node is None:
+                node = by_key[key] = len(made)
+                made.append(Node(key))
+            entry_node.append(node)
+        loc_start.append(len(entry_node))
+
+    # The samples that add something, as the general road's _weighted
+    # keeps them (the others change no node and make no edge).
+    samples = proto.sample
+    values = [s.value[index] for s in samples]
+    if opts.mean:
+        firsts = [s.value[0] for s in samples]
+        kept = [i for i, (w, d) in enumerate(zip(values, firsts)) if w or d]
+        divisors = array.array("q", [firsts[i] for i in kept])
+    else:
+        kept = [i for i, w in enumerate(values) if w]
+        divisors = None
+    weights = array.array("q", [values[i] for i in kept])
+    if (weights and min(weights) < 0) or (divisors and min(divisors) < 0):
+        # Samples that merge may cancel out and vanish, with their edges.
+        return None
+    samples = [samples[i] for i in kept]
+    grand = sum(map(abs, weights))
+    divisor = sum(divisors) if divisors is not None else 0
+    if grand >= _INT64_LIMIT or (divisors is not None
+                                 and sum(map(abs, divisors)) >= _INT64_LIMIT):
+        return None
+    full_total = go_div(grand, divisor) if divisor else grand
+    sample_start = array.array("Q", [0])
+    sample_start.extend(itertools.accumulate(len(s.location_id) for s in samples))
+    sample_ids = array.array(
+        "Q", itertools.chain.from_iterable(s.location_id for s in samples))
+    count = len(made)
+    out = [array.array("q", bytes(8 * count)) for _ in range(4)]
+    rc = lib.pyprof_node_values(
+        len(keys), ffi.from_buffer("uint32_t[]", loc_start),
+        ffi.from_buffer("int32_t[]", entry_node), count, len(id_index),
+        ffi.from_buffer("int64_t[]", id_index), len(samples),
+        ffi.from_buffer("uint64_t[]", sample_start),
+        ffi.from_buffer("uint64_t[]", sample_ids),
+        ffi.from_buffer("int64_t[]", weights),
+        ffi.from_buffer("int64_t[]", divisors) if divisors is not None else ffi.NULL,
+        *(ffi.from_buffer("int64_t[]", a) for a in out))
+    if rc < 0:
+        return None
+    nodes = []
+    for node, flat, cum, flat_div, cum_div in zip(made, *out):
+        node.flat, node.cum, node.flat_div, node.cum_div = flat, cum, flat_div, cum_div
+        if cum == 0 and flat == 0:
+            continue
+        if opts.drop_negative and (flat < 0 or (flat == 0 and cum < 0)):
+            continue
+        nodes.append(node)
+    if not with_edges:
+        return prepared, _trimmed(nodes, made, opts, None, index, full_total, [])
+    edge_input = _QuickEdges(sample_start, sample_ids, weights)
+    try:
+        return prepared, _trimmed(nodes, made, opts, (edge_input, keys), index,
+                                  full_total, [])
+    except _QuickEdges.Refused:
+        return None
+
+
+class _QuickEdges:
+    """quick_trimmed_graph's samples where _trimmed expects the weighted
+    samples for _add_edges: the C edge counter reads them as they are."""
+
+    class Refused(Exception):
+        """The C edge counter cannot take them: use the general road."""
+
+    def __init__(self, sample_start, sample_ids, weights) -> None:
+        self.sample_start, self.sample_ids, self.weights = (
+            sample_start, sample_ids, weights)
+
+    def add_edges(self, keys: Dict[int, List[NodeKey]], members: List[Node]) -> None:
+        import array
+
+        entries = _edge_entries(keys, members)
+        if not isinstance(entries, list):
+            raise self.Refused()
+        try:
+            locs = array.array("I", self.sample_ids)
+        except OverflowError:
+            raise self.Refused() from None
+        if not _edges_in_c(entries, members, self.sample_start, locs, self.weights):
+            raise self.Refused()
 
 
 def build_graph(p: Prepared, opts: GraphOptions, index: int,
@@ -1443,15 +1608,7 @@ def _add_edges(
     only they are kept: an edge per caller and callee adjacent on a stack
     once the other nodes are left out, weighted by the samples that pass
     it (each sample once), and inline when every such call is."""
-    by_key = {n.key: n for n in members}
-    # Per location: (member, is an inlined call) from its outermost line to
-    # its innermost, i.e. in the order a stack is walked from its root.
-    entries = _table(keys, ())
-    for loc_id, loc_keys in keys.items():
-        made = [by_key.get(key) for key in loc_keys]
-        last = len(made) - 1
-        entries[loc_id] = tuple((made[i], i != last) for i in range(last, -1, -1)
-                                if made[i] is not None)
+    entries = _edge_entries(keys, members)
     if isinstance(entries, list) and _add_edges_in_c(weighted, entries, members):
         return
     # Each sample counts once per edge, with the flag of its first
@@ -1482,6 +1639,19 @@ def _add_edges(
         callee.in_edges[caller] = edge
 
 
+def _edge_entries(keys: Dict[int, List[NodeKey]], members: List[Node]):
+    """Per location id: (member, is an inlined call) from its outermost line
+    to its innermost, i.e. in the order a stack is walked from its root."""
+    by_key = {n.key: n for n in members}
+    entries = _table(keys, ())
+    for loc_id, loc_keys in keys.items():
+        made = [by_key.get(key) for key in loc_keys]
+        last = len(made) - 1
+        entries[loc_id] = tuple((made[i], i != last) for i in range(last, -1, -1)
+                                if made[i] is not None)
+    return entries
+
+
 # Below this many samples the C edge counter's set-up costs more than the
 # Python loop saves.
 _C_EDGES_MIN_SAMPLES = 2000
@@ -1494,12 +1664,6 @@ def _add_edges_in_c(weighted, entries: list, members: List[Node]) -> bool:
     built with it, the profile is small, or values could overflow int64."""
     if len(weighted) < _C_EDGES_MIN_SAMPLES:
         return False
-    try:
-        from pyprof import _core
-        lib, ffi = _core.lib, _core.ffi
-        lib.pyprof_edges_build  # noqa: B018 - an older build lacks it
-    except (ImportError, AttributeError):
-        return False
     import array
 
     weights = array.array("q")
@@ -1509,6 +1673,26 @@ def _add_edges_in_c(weighted, entries: list, members: List[Node]) -> bool:
         return False
     if sum(map(abs, weights)) >= _INT64_LIMIT:
         return False
+    flatten = itertools.chain.from_iterable
+    sample_locs = array.array("I", flatten(ids for ids, _, _ in weighted))
+    sample_start = array.array("Q", [0])
+    sample_start.extend(itertools.accumulate(len(ids) for ids, _, _ in weighted))
+    return _edges_in_c(entries, members, sample_start, sample_locs, weights)
+
+
+def _edges_in_c(entries: list, members: List[Node], sample_start, sample_locs,
+                weights) -> bool:
+    """Connect members by the C core's edge counter, given the samples as
+    arrays (uint64 starts, uint32 location ids, int64 weights); False when
+    the core lacks it or refuses the input."""
+    try:
+        from pyprof import _core
+        lib, ffi = _core.lib, _core.ffi
+        lib.pyprof_edges_build  # noqa: B018 - an older build lacks it
+    except (ImportError, AttributeError):
+        return False
+    import array
+
     index = {id(n): i for i, n in enumerate(members)}
     loc_start = array.array("I", [0])
     entry_node = array.array("i")
@@ -1518,15 +1702,11 @@ def _add_edges_in_c(weighted, entries: list, members: List[Node]) -> bool:
             entry_node.append(index[id(node)])
             entry_inline.append(inline)
         loc_start.append(len(entry_node))
-    flatten = itertools.chain.from_iterable
-    sample_locs = array.array("I", flatten(ids for ids, _, _ in weighted))
-    sample_start = array.array("Q", [0])
-    sample_start.extend(itertools.accumulate(len(ids) for ids, _, _ in weighted))
     out = ffi.new("pyprof_edges **")
     rc = lib.pyprof_edges_build(
         len(entries), ffi.from_buffer("uint32_t[]", loc_start),
         ffi.from_buffer("int32_t[]", entry_node),
-        ffi.from_buffer("uint8_t[]", entry_inline), len(members), len(weighted),
+        ffi.from_buffer("uint8_t[]", entry_inline), len(members), len(weights),
         ffi.from_buffer("uint64_t[]", sample_start),
         ffi.from_buffer("uint32_t[]", sample_locs),
         ffi.from_buffer("int64_t[]", weights), out)

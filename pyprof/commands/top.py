@@ -103,10 +103,11 @@ def top(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
     from pyprof.report.top import top_report
 
     with views.gc_paused():
-        prepared = views.load(settings)
         opts = views.graph_options(settings)
+        prepared, trimmed = views.load_for_top(settings, opts)
         report = views.report_errors(settings, lambda: top_report(
-            prepared, opts, compact_labels=settings["compact_labels"]))
+            prepared, opts, compact_labels=settings["compact_labels"],
+            trimmed=trimmed))
         views.print_notes(report.notes)
         if views.wants_text(settings):
             views.write_text(report.text())

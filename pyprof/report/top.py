@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import List
+from typing import Optional
 from typing import Tuple
 
 from pyprof import graph
@@ -65,6 +66,7 @@ def top_report(
     opts: graph.GraphOptions,
     *,
     compact_labels: bool = False,
+    trimmed: Optional[graph.TrimmedGraph] = None,
 ) -> TopReport:
     """The -top view of a prepared profile.
 
@@ -75,7 +77,7 @@ def top_report(
         graph.GraphError: no sample types, bad sample_index.
     """
     g, fmt, header = graph_with_header(prepared, opts, compact_labels,
-                                       edges=False)
+                                       edges=False, trimmed=trimmed)
 
     rows = []
     running = 0
@@ -101,10 +103,12 @@ def top_report(
 def graph_with_header(
     prepared: graph.Prepared, opts: graph.GraphOptions, compact_labels: bool,
     edges: bool = True,
+    trimmed: Optional[graph.TrimmedGraph] = None,
 ) -> Tuple[graph.TrimmedGraph, "_Formatter", List[str]]:
-    """The trimmed graph (with its edges unless told otherwise), its value
-    formatter and the header lines that top, tree and peek print above it."""
-    g = graph.build_trimmed_graph(prepared, opts, edges)
+    """The trimmed graph (with its edges unless told otherwise; trimmed when
+    already made), its value formatter and the header lines that top, tree
+    and peek print above it."""
+    g = trimmed or graph.build_trimmed_graph(prepared, opts, edges)
     sample_type, sample_unit = prepared.sample_types[g.index]
     if opts.mean:
         sample_type = "mean_" + sample_type
