@@ -33,7 +33,8 @@ The data (``FORMAT``, version 1)::
 A node has "frame" (an index into "frames", -1 for the root and for
 folded nodes), "flat", "cum", and "children" when it has some (sorted by
 frame name). A folded node stands for the children of one parent that were
-too small to keep (see fold); it has "folded": how many, and "name".
+too small to keep (see _count_and_fold); it has "folded": how many, and
+"name".
 """
 
 from __future__ import annotations
@@ -210,7 +211,7 @@ def package_of(name: str, filename: str) -> str:
         found = pattern.search(filename)
         if found:
             return _module(found.group(1))
-    if filename.endswith(".py") or filename.endswith(".pyx"):
+    if filename.endswith((".py", ".pyx")):
         return _module(filename.rsplit("/", 1)[-1])
     if name:
         slash = name.rfind("/")
@@ -370,13 +371,13 @@ def render_svg(data: dict, *, width: int = 1200, icicle: bool = True) -> str:
     height = top + (depth_max + 1) * row + pad
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" '
-        f'data-total="{total}" data-unit="{_attr(unit)}">',
-        "<style>text{font-family:Verdana,Arial,sans-serif;font-size:11px;"
-        "fill:#000}rect{stroke:#fff;stroke-width:0.5}.t{font-size:15px}</style>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fdfdf5" '
-        'stroke="none"/>',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" '
+         f'height="{height}" viewBox="0 0 {width} {height}" '
+         f'data-total="{total}" data-unit="{_attr(unit)}">'),
+        ("<style>text{font-family:Verdana,Arial,sans-serif;font-size:11px;"
+         "fill:#000}rect{stroke:#fff;stroke-width:0.5}.t{font-size:15px}</style>"),
+        (f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fdfdf5" '
+         'stroke="none"/>'),
         f'<text class="t" x="{pad}" y="24">{_text(_heading(data))}</text>',
     ]
     for node, x, w, depth in placed:

@@ -65,7 +65,8 @@ def flame(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
     with views.gc_paused():
         prepared = views.load(settings)
         opts = views.graph_options(settings)
-        title = " ".join(os.path.basename(f.rstrip("/")) or f for f in settings["files"])
+        title = " ".join(os.path.basename(f.rstrip("/")) or f
+                         for f in settings["files"])
 
         def make(options):
             return flame_module.flame_data(prepared, options, title=title,

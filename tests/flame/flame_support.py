@@ -25,8 +25,9 @@ def corpus(path: Path) -> Path:
     return path
 
 
-def pyprof(*args, cwd=None, timeout=120):
-    env = dict(os.environ, TZ="UTC")
+def pyprof(*args, cwd=None, timeout=120, env=None):
+    """Run the pyprof command line; env adds to the environment."""
+    env = dict(os.environ, TZ="UTC", **(env or {}))
     env.pop("PYPROF_DEBUG", None)
     return subprocess.run(
         [sys.executable, "-c", "from pyprof.cli import main; main()", *map(str, args)],

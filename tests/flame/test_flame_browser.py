@@ -52,7 +52,8 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
                 "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--allow-file-access-from-files"):
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--allow-file-access-from-files"):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(driver_path))
     try:
@@ -97,7 +98,8 @@ def click_frame(browser, name):
     size = canvas.size
     x = rect["x"] + min(rect["width"] / 2, 20) - size["width"] / 2
     y = rect["y"] + rect["height"] / 2 - size["height"] / 2
-    ActionChains(browser).move_to_element_with_offset(canvas, int(x), int(y)).click().perform()
+    actions = ActionChains(browser).move_to_element_with_offset(canvas, int(x), int(y))
+    actions.click().perform()
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,8 @@ def test_svg_parses_and_its_root_carries_the_total(tmp_path):
     assert done.returncode == 0, done.stderr
     root = ET.parse(out).getroot()
     assert root.tag == SVG + "svg"
-    assert root.get("data-total") == "1760000000" and root.get("data-unit") == "nanoseconds"
+    assert root.get("data-total") == "1760000000"
+    assert root.get("data-unit") == "nanoseconds"
     width = float(root.get("width"))
     groups = root.findall(SVG + "g")
     first = groups[0]
@@ -160,3 +161,55 @@ def test_colour_and_values_are_stable():
     assert flame.colour("runtime") != flame.colour("main")
     assert flame.value_label(1_760_000_000, "nanoseconds") == "1.76s"
     assert flame.value_label(3 * 1024 * 1024, "bytes") == "3MB"
+
+
+class _Serve:
+    """A profile served on 127.0.0.1 at /debug/pprof/profile, for one test."""
+
+    def __init__(self, body: bytes):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                found = self.path.startswith("/debug/pprof/profile")
+                data = body if found else b"no such profile\n"
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/debug/pprof/profile"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_url_is_fetched_saved_and_drawn(tmp_path):
+    served = _Serve(corpus(SAMPLE).read_bytes())
+    try:
+        env_home = tmp_path / "home"
+        env_home.mkdir()
+        out = tmp_path / "url.svg"
+        done = pyprof("flame", served.url, "-seconds=1", "-o", out,
+                      env={"HOME": str(env_home), "PPROF_TMPDIR": str(tmp_path / "saved")})
+        missing = pyprof("flame", served.url.replace("profile", "nothing"),
+                         "-o", tmp_path / "none.svg",
+                         env={"HOME": str(env_home),
+                              "PPROF_TMPDIR": str(tmp_path / "saved")})
+    finally:
+        served.close()
+    assert done.returncode == 0, done.stderr
+    assert "Saved profile in " in done.stderr
+    assert list((tmp_path / "saved").iterdir())
+    root = ET.parse(out).getroot()
+    assert root.get("data-total") == "1760000000"
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert not (tmp_path / "none.svg").exists()

@@ -223,10 +223,11 @@ def test_folding_keeps_the_totals_and_the_big_frames():
 def test_mean_and_package_of():
     data, _ = tree_and_top(corpus(SAMPLE), "-mean")
     assert data["sample_type"] == "mean_cpu"
-    assert flame.package_of("f", "/usr/lib/python3.11/site-packages/rich/table.py") == "rich"
+    site = "/usr/lib/python3.11/site-packages"
+    assert flame.package_of("f", f"{site}/rich/table.py") == "rich"
     assert flame.package_of("f", "/usr/lib/python3.12/json/decoder.py") == "json"
-    assert flame.package_of("f", "/root/.pyenv/versions/3.9.18/lib/python3.9/threading.py") \
-        == "threading"
+    stdlib = "/root/.pyenv/versions/3.9.18/lib/python3.9"
+    assert flame.package_of("f", f"{stdlib}/threading.py") == "threading"
     assert flame.package_of("main", "/home/me/app/shop.py") == "shop"
     assert flame.package_of("net/http.(*Server).Serve", "server.go") == "net/http"
     assert flame.package_of("runtime.main", "") == "runtime"

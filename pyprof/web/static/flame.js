@@ -366,7 +366,7 @@
     }
 
     function labelOf(rect) {
-      if (!rect.node) return rect.count + " frames";
+      if (!rect.node) return "[" + rect.count + " narrow frames]";
       var n = rect.node;
       if (n === state.tree.root) {
         return "all: " + formatValue(n.cum, state.data.unit) + " (" +
@@ -553,7 +553,19 @@
       draw();
     });
     document.addEventListener("keydown", onKey);
-    global.addEventListener("resize", onResize);
+    // Redraw when the element's width changes: a window resize, or a page
+    // showing the graph's tab after mounting it hidden.
+    var observer = null;
+    if (global.ResizeObserver) {
+      observer = new global.ResizeObserver(function () {
+        if (state.tree && element.clientWidth && element.clientWidth !== state.width) {
+          onResize();
+        }
+      });
+      observer.observe(element);
+    } else {
+      global.addEventListener("resize", onResize);
+    }
 
     var view = {
       setData: setData,
@@ -587,6 +599,7 @@
       redraw: draw,
       destroy: function () {
         document.removeEventListener("keydown", onKey);
+        if (observer) observer.disconnect();
         global.removeEventListener("resize", onResize);
         element.textContent = "";
         element.classList.remove("pyprof-flame");
