@@ -45,9 +45,10 @@ test-one:  ## run the suite on one interpreter: make test-one PY=/path/to/python
 	PATH=$$PWD/$$env/bin:$$PATH $$env/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: .venv/bin/pyprof  ## overhead and accuracy against py-spy and cProfile
-	.venv/bin/pip install -q py-spy
+	.venv/bin/pip install -q py-spy memray
 	.venv/bin/python bench/run.py --output bench/RESULTS.md
 	.venv/bin/python bench/views.py --output bench/RESULTS.md
+	.venv/bin/python bench/memory.py --output bench/RESULTS.md
 
 clean:  ## remove build products and virtual environments
 	rm -rf .venv $(VENVS) build *.egg-info pyprof/_core*.so pyprof/*.o csrc/*.o
