@@ -375,11 +375,18 @@
       return n.name;
     }
 
+    // text, or its start and an ellipsis, in room pixels: a guess from the
+    // average character width, checked by measuring.
     function fitText(text, room, charWidth) {
       if (room < MIN_LABEL) return "";
-      var fits = Math.floor(room / charWidth);
-      if (text.length <= fits) return text;
-      return fits >= 3 ? text.slice(0, fits - 1) + "\u2026" : "";
+      var n = Math.min(text.length, Math.floor(room / charWidth));
+      if (n === text.length && ctx.measureText(text).width <= room) return text;
+      while (n >= 3) {
+        var cut = text.slice(0, n - 1) + "\u2026";
+        if (ctx.measureText(cut).width <= room) return cut;
+        n -= Math.max(1, Math.ceil(n / 10));
+      }
+      return "";
     }
 
     function draw() {
