@@ -132,6 +132,15 @@ def test_flame_click_zooms_and_search_highlights(browser, serve, recorded, artif
     browser.find_element("css selector", ".pf-crumb").click()
     assert browser.execute_script(f"return {flame}.focusName()") == "all"
 
+    # The search is kept in the address: a reload shows the same match.
+    assert query_of(browser)["search"] == "^inner_spin$"
+    browser.refresh()
+    assert wait_ready(browser) == "ready"
+    match = browser.find_element("css selector", ".pf-match")
+    assert float(match.get_attribute("data-share")) == pytest.approx(share, abs=1e-12)
+    search = browser.find_element("css selector", ".pf-search")
+    assert search.get_attribute("value") == "^inner_spin$"
+
 
 def test_sample_type_switch_changes_the_totals(browser, serve, corpus, artifacts):
     from selenium.webdriver.support.ui import Select

@@ -2,7 +2,7 @@
  *
  * The page's state (view, sample type, filters, function regexp) lives in
  * the address bar's query, so a view can be bookmarked, reloaded or shared:
- *   ?view=top&si=alloc_space&g=lines&focus=main&fn=%5Emain%24
+ *   ?view=top&si=alloc_space&g=lines&focus=main&fn=%5Emain%24&search=json
  * Each view asks the server for JSON (/api/<view>?<the same query>) and
  * draws it with DOM calls; text from the profile only ever goes in as
  * textContent. The flame graph is drawn by PyprofFlame (flame.js).
@@ -13,7 +13,7 @@
 
   var VIEWS = ["flame", "top", "graph", "source", "peek"];
   var FILTERS = ["focus", "ignore", "hide", "show", "tagfocus"];
-  var PARAMS = ["view", "si", "g"].concat(FILTERS, ["fn"]);
+  var PARAMS = ["view", "si", "g"].concat(FILTERS, ["fn", "search"]);
 
   var meta = null;
   var state = {};
@@ -53,14 +53,15 @@
       if (s[f] === null) s[f] = meta.filters[f] || "";
     });
     if (s.fn === null) s.fn = "";
+    if (s.search === null) s.search = "";
     return s;
   }
 
   function queryString(s, withView) {
     var query = new URLSearchParams();
     PARAMS.forEach(function (p) {
-      if (p === "view" && !withView) return;
-      if (p === "fn" && !s.fn) return;
+      if ((p === "view" || p === "search") && !withView) return;
+      if ((p === "fn" || p === "search") && !s[p]) return;
       // Filters are sent even when empty: an empty field clears a filter
       // given on the command line.
       if (s[p] !== null && s[p] !== undefined) query.set(p, s[p]);
@@ -294,9 +295,18 @@
     }
     if (flameChart && typeof flameChart.setData === "function") {
       flameChart.setData(body.flame);
+      if (flameChart.search) flameChart.search(state.search);
     } else {
       host.textContent = "";
-      flameChart = window.PyprofFlame.mount(host, body.flame, {});
+      flameChart = window.PyprofFlame.mount(host, body.flame, { search: state.search });
+      // The search box's text goes into the address too (without a new
+      // history entry per key).
+      host.addEventListener("input", function (e) {
+        if (!e.target.classList.contains("pf-search")) return;
+        state.search = e.target.value;
+        window.history.replaceState(null, "", window.location.pathname + "?" +
+                                    queryString(state, true));
+      });
     }
   }
 
