@@ -464,9 +464,9 @@ def _remove_redundant_edges(nodes: List[DotNode]) -> None:
 def _is_redundant(edge: Edge) -> bool:
     src = edge.src
     seen = {edge.dest}
-    queue = [edge.dest]
+    queue = collections.deque([edge.dest])
     while queue:
-        n = queue.pop(0)
+        n = queue.popleft()
         for e in n.ins.values():
             if e is edge or e.src in seen:
                 continue
@@ -478,7 +478,15 @@ def _is_redundant(edge: Edge) -> bool:
 
 
 def _sort_for_drawing(nodes: List[DotNode]) -> None:
-    """pprof's "entropy" order: by score, name, flat, then the key."""
+    """pprof's "entropy" order: by score, name, flat, then the key.
+
+    Limitation: in a call tree, nodes of one function on different paths
+    can tie on all of these (a chain of recursive calls that only pass
+    their time on); pprof leaves their order to Go's map order and pyprof
+    keeps the order in which they were made. When the nodecount limit
+    falls among such nodes, pyprof may keep a different one of them than
+    pprof does: the same numbers, drawn along a different path.
+    """
     # Scores are Go int64s: a NaN score (from negative weights) is the
     # smallest int64, whose absolute value is itself, and sorts last.
     score = {n: _wrap64(abs(_entropy_score(n))) for n in nodes}

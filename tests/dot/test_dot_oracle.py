@@ -202,7 +202,10 @@ def test_recorded_profile_matches_go(folder, recorded, flags, monkeypatch):
     check(folder, flags + [recorded.name], monkeypatch)
 
 
-@pytest.mark.parametrize("flags", [["-call_tree"], ["-files"]], ids=ids)
+# A recorded call tree has chains of recursive calls whose nodes tie on
+# every key; when the node limit falls inside such a chain, which of them
+# pprof keeps depends on Go's map order, so the tree is compared whole.
+@pytest.mark.parametrize("flags", [["-call_tree", "-nodecount=0"], ["-files"]], ids=ids)
 def test_recorded_profile_matches_go_up_to_ties(folder, recorded, flags, monkeypatch):
     check(folder, flags + [recorded.name], monkeypatch, exact=False)
 
