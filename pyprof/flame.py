@@ -39,6 +39,7 @@ too small to keep (see _count_and_fold); it has "folded": how many, and
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import os
@@ -97,11 +98,44 @@ def flame_data(prepared: graph.Prepared, opts: graph.GraphOptions,
     Raises:
         graph.GraphError: no sample types, a bad sample_index or regexp.
     """
+    return _flame_data(prepared, opts, title, max_nodes, {})
+
+
+def flame_datasets(prepared: graph.Prepared, opts: graph.GraphOptions,
+                   *, title: str = "", max_nodes: int = DEFAULT_MAX_NODES,
+                   max_total: int = 300_000) -> Tuple[List[dict], int]:
+    """flame_data for every sample type, and the position of the one opts
+    choose; only that one when all of them would exceed max_total nodes.
+
+    Raises:
+        graph.GraphError: as flame_data.
+    """
+    cache: dict = {}
+    chosen = _flame_data(prepared, opts, title, max_nodes, cache)
+    count = len(prepared.sample_types)
+    if count == 1 or chosen["nodes"] * count > max_total:
+        return [chosen], 0
+    datasets = []
+    for i in range(count):
+        if i == chosen["sample_index"]:
+            datasets.append(chosen)
+        else:
+            other = dataclasses.replace(opts, sample_index=str(i))
+            datasets.append(_flame_data(prepared, other, title, max_nodes, cache))
+    return datasets, chosen["sample_index"]
+
+
+def _flame_data(prepared: graph.Prepared, opts: graph.GraphOptions, title: str,
+                max_nodes: int, cache: dict) -> dict:
+    """flame_data; cache keeps the frames between calls that differ only in
+    the sample type (the filters, hence the locations, are the same)."""
     if opts.granularity not in graph.GRANULARITIES:
         raise graph.GraphError(f"unexpected granularity {opts.granularity}")
     sel = graph.select(prepared, opts)
     p, index = sel.profile, sel.index
-    frames, loc_frames = _frames(p, opts)
+    if "frames" not in cache:
+        cache["frames"] = _frames(p, opts)
+    frames, loc_frames = cache["frames"]
     with gc_paused():
         root = _tree(p, index, opts.mean, loc_frames)
         count, folded, below = _count_and_fold(root, max_nodes)

@@ -25,9 +25,6 @@ from pyprof.errors import UsageError
 DEFAULT_OUTPUT = "flame.html"
 USAGE = ("usage: pyprof flame [FILE|URL...] [-o flame.html|NAME.svg] "
          "[--orientation=icicle|flame] [view options]")
-# The page carries one tree per sample type, so that it can switch between
-# them offline, unless they would make it larger than this many nodes.
-_PAGE_NODES = 300_000
 
 
 @click.command(
@@ -68,17 +65,19 @@ def flame(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
         title = " ".join(os.path.basename(f.rstrip("/")) or f
                          for f in settings["files"])
 
-        def make(options):
-            return flame_module.flame_data(prepared, options, title=title,
-                                           max_nodes=own["max_nodes"])
-
-        data = views.report_errors(settings, lambda: make(opts))
-        views.print_notes(data["notes"])
         icicle = own["orientation"] == "icicle"
         if output.lower().endswith(".svg"):
+            data = views.report_errors(settings, lambda: flame_module.flame_data(
+                prepared, opts, title=title, max_nodes=own["max_nodes"]))
+            views.print_notes(data["notes"])
             text = flame_module.render_svg(data, icicle=icicle)
         else:
-            datasets, selected = _all_sample_types(prepared, opts, data, make)
+            # Every sample type, so that the page can switch offline.
+            datasets, selected = views.report_errors(
+                settings, lambda: flame_module.flame_datasets(
+                    prepared, opts, title=title, max_nodes=own["max_nodes"]))
+            data = datasets[selected]
+            views.print_notes(data["notes"])
             text = flame_module.render_html(datasets, selected=selected,
                                             icicle=icicle, title=title)
     try:
@@ -95,23 +94,6 @@ def flame(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
         + (f" ({folded} small frames folded)" if folded else ""),
         err=True,
     )
-
-
-def _all_sample_types(prepared, opts, data: dict, make) -> Tuple[List[dict], int]:
-    """The trees of every sample type for the page, the chosen one at
-    data's index; only data when the others would make the page too big."""
-    import dataclasses
-
-    count = len(prepared.sample_types)
-    if count == 1 or data["nodes"] * count > _PAGE_NODES:
-        return [data], 0
-    datasets = []
-    for i in range(count):
-        if i == data["sample_index"]:
-            datasets.append(data)
-        else:
-            datasets.append(make(dataclasses.replace(opts, sample_index=str(i))))
-    return datasets, data["sample_index"]
 
 
 def _own_options(args: Tuple[str, ...]) -> Tuple[dict, List[str]]:

@@ -288,3 +288,19 @@ def sys_python():
     import sys
 
     return sys.executable
+
+
+def test_datasets_cover_every_sample_type_unless_too_big():
+    settings = settings_for(corpus(HEAP), "-sample_index=inuse_space")
+    prepared = views.load(settings)
+    opts = views.graph_options(settings)
+    datasets, selected = flame.flame_datasets(prepared, opts)
+    assert [d["sample_type"] for d in datasets] == [
+        "alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
+    assert selected == 3
+    for i, data in enumerate(datasets):
+        alone = flame.flame_data(prepared, views.graph_options(
+            dict(settings, sample_index=str(i))))
+        assert data == alone
+    only, selected = flame.flame_datasets(prepared, opts, max_total=10)
+    assert selected == 0 and [d["sample_type"] for d in only] == ["inuse_space"]
