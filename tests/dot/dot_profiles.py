@@ -211,3 +211,21 @@ def cpu_more_profile():
     strings = list(p.string_table)
     extra.label.add(key=strings.index("key1"), str=strings.index("tag2"))
     return p
+
+
+def odd_names_profile():
+    """Names that need escaping or shortening in DOT: quotes, backslashes,
+    a newline, Go module versions and type parameters, C++ namespaces,
+    Python's qualified names; a quote in a label and in the binary's name."""
+    b = Builder([("samples", "count"), ("cpu", "nanoseconds")],
+                mapping_file='/usr/bin/py"thon 3')
+    names = ['q"uote', "back\\slash", "pkg/v2/mod.Type.method",
+             "std::vector<int>::push_back", "new\nline", "<module>",
+             "Pricer.price.<locals>.discounted", "main.(*T[...]).M"]
+    for i, name in enumerate(names, 1):
+        fid = b.function(name, f"dir/file{i % 3}.py", system_name="")
+        loc = b.p.location.add(id=i, mapping_id=1, address=0x1000 + i)
+        loc.line.add(function_id=fid, line=10 * i)
+    b.sample([1, 2, 3, 4, 5, 6], [3, 30_000_000], {"thread": 'Main"Thread'})
+    b.sample([7, 8, 6], [2, 20_000_000], {"thread": "worker"})
+    return b.p

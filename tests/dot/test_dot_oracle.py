@@ -44,7 +44,7 @@ SYNTHETIC = {
     "cpu.pb.gz": dp.cpu_profile, "heap.pb.gz": dp.heap_profile,
     "sizetags.pb.gz": dp.heap_sizetags_profile, "contention.pb.gz": dp.contention_profile,
     "longnames.pb.gz": dp.long_name_funcs_profile, "source.pb.gz": dp.source_profile,
-    "cpu_more.pb.gz": dp.cpu_more_profile,
+    "cpu_more.pb.gz": dp.cpu_more_profile, "odd.pb.gz": dp.odd_names_profile,
 }
 MERGES = [["cpu.pb.gz", "cpu_more.pb.gz"], ["-base=cpu.pb.gz", "cpu_more.pb.gz"],
           ["-diff_base=cpu.pb.gz", "cpu_more.pb.gz"],
