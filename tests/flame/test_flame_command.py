@@ -213,3 +213,26 @@ def test_url_is_fetched_saved_and_drawn(tmp_path):
     assert root.get("data-total") == "1760000000"
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
     assert not (tmp_path / "none.svg").exists()
+
+
+def test_names_cannot_break_out_of_the_page_or_the_svg(tmp_path):
+    from pyprof._proto import profile_pb2
+
+    evil = "</script><script>alert(1)</script><!--&{x}\u2028"
+    p = profile_pb2.Profile(string_table=["", "samples", "count", evil, "a<b>.py"])
+    p.sample_type.add(type=1, unit=2)
+    p.function.add(id=1, name=3, filename=4)
+    p.location.add(id=1).line.add(function_id=1, line=1)
+    p.sample.add(location_id=[1], value=[5])
+    source = tmp_path / "evil.pb"
+    source.write_bytes(p.SerializeToString())
+    assert pyprof("flame", source, "-o", tmp_path / "e.html").returncode == 0
+    text = (tmp_path / "e.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in text and "<!--&" not in text
+    data = embedded(text)["datasets"][0]
+    assert data["frames"][0]["name"] == evil
+    assert data["frames"][0]["file"] == "a<b>.py"
+    assert pyprof("flame", source, "-o", tmp_path / "e.svg").returncode == 0
+    root = ET.parse(tmp_path / "e.svg").getroot()
+    titles = [g.find(SVG + "title").text for g in root.findall(SVG + "g")]
+    assert titles[1].startswith(evil + "\n")
