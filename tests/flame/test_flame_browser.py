@@ -183,6 +183,11 @@ def test_sample_type_switch_and_orientation(browser, sample_page):
     root_bottom = js(browser, "return view.locate('all').y")
     height = browser.find_element("css selector", ".pf-canvas").size["height"]
     assert root_top == 0 and root_bottom == height - 18
+    # Clicks find frames with the root at the bottom too.
+    click_frame(browser, "main.busyLoop")
+    assert js(browser, "return view.focusName()") == "main.busyLoop"
+    assert js(browser, "return view.locate('all').y") == \
+        browser.find_element("css selector", ".pf-canvas").size["height"] - 18
     browser.save_screenshot(str(artifacts_dir() / "flame-sample-samples-flame.png"))
 
 
