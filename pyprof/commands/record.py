@@ -117,14 +117,6 @@ STRAGGLER_WAIT_S = 2.0
     help="Serve /debug/pprof/ from the program while it runs "
     "(127.0.0.1 unless HOST is given; port 0 picks a free one).",
 )
-@click.option(
-    "--http",
-    metavar="[HOST:]PORT",
-    expose_value=False,
-    callback=lambda ctx, param, value: _http_option(value),
-    help="Serve /debug/pprof/ from the program while it runs "
-    "(127.0.0.1 unless HOST is given; port 0 picks a free one).",
-)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(
     output: str,
@@ -168,18 +160,6 @@ def record(
     # A profile that could not be written fails a program that succeeded,
     # so that `pyprof record ... && pyprof top` stops there.
     sys.exit(1 if status == 0 and wrote is False else status)
-
-
-def _http_option(value: Optional[str]) -> Optional[str]:
-    """--http: checked here, handed to the program as PYPROF_HTTP, which
-    pyprof's start-up hook in the program reads (pyprof/_bootstrap.py)."""
-    if value is not None:
-        from pyprof.live.server import parse_address
-
-        host, port = parse_address(value)
-        host = f"[{host}]" if ":" in host else host
-        os.environ[_bootstrap.ENV_HTTP] = f"{host}:{port}"
-    return value
 
 
 def _http_option(value: Optional[str]) -> Optional[str]:
