@@ -91,7 +91,8 @@ def split_graph_options(command: str, args: Tuple[str, ...],
         if name in ("-o", "--output", "-output"):
             if not has_value:
                 if i >= len(args):
-                    raise UsageError(f"{command}: option {arg} needs a file name", usage)
+                    raise UsageError(f"{command}: option {arg} needs a file name",
+                                     usage)
                 value = args[i]
                 i += 1
             if not value:

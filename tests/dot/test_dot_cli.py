@@ -106,7 +106,7 @@ def test_svg_draws_every_node(profile, tmp_path):
     # Twelve nodes and the legend, each under its DOT name.
     assert sorted(t for t in titles if t.startswith("N")) == sorted(
         f"N{i}" for i in range(1, 13))
-    texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    texts = " ".join(t.text or "" for t in root.iterfind(".//s:text", ns))
     assert "busyLoop" in texts and "Type: cpu" in texts
     # Without -o the picture goes to stdout.
     piped = pyprof("svg", str(profile), "-nodecount=12", cwd=tmp_path)
@@ -129,7 +129,8 @@ def test_missing_graphviz_is_one_line_and_no_file(profile, tmp_path):
     for command in ("svg", "png"):
         done = pyprof(command, str(profile), "-o", f"g.{command}", cwd=tmp_path,
                       path=str(empty))
-        lines = assert_error(done, 1, "Graphviz's `dot` program, which is not installed")
+        lines = assert_error(done, 1,
+                             "Graphviz's `dot` program, which is not installed")
         assert lines[1] == "hint: " + dot.GRAPHVIZ_HINT
         assert "apt-get install graphviz" in lines[1]
         assert not (tmp_path / f"g.{command}").exists()

@@ -42,7 +42,8 @@ OPTIONS = [[], ["-cum"], ["-lines"], ["-files"], ["-addresses"], ["-noinlines"],
            ["-relative_percentages", "-focus=main"]]
 SYNTHETIC = {
     "cpu.pb.gz": dp.cpu_profile, "heap.pb.gz": dp.heap_profile,
-    "sizetags.pb.gz": dp.heap_sizetags_profile, "contention.pb.gz": dp.contention_profile,
+    "sizetags.pb.gz": dp.heap_sizetags_profile,
+    "contention.pb.gz": dp.contention_profile,
     "longnames.pb.gz": dp.long_name_funcs_profile, "source.pb.gz": dp.source_profile,
     "cpu_more.pb.gz": dp.cpu_more_profile, "odd.pb.gz": dp.odd_names_profile,
 }
@@ -68,7 +69,8 @@ def go_dot(folder, args):
         if os.environ.get("CI") == "true":
             pytest.fail("go is not installed; CI must install golang-go")
         pytest.skip("go is not installed (apt-get install golang-go)")
-    env = dict(os.environ, TZ="UTC", HOME=str(folder / "home"), PPROF_TMPDIR=str(folder),
+    env = dict(os.environ, TZ="UTC", HOME=str(folder / "home"),
+               PPROF_TMPDIR=str(folder),
                PPROF_BINARY_PATH="/nonexistent-pprof-binaries")
     done = subprocess.run([GO, "tool", "pprof", "-dot", *args], env=env, cwd=folder,
                           capture_output=True, timeout=300)
@@ -115,9 +117,11 @@ def canonical(text):
     """The DOT text with every node id replaced by its node's label and
     tooltip, lines sorted: equal for drawings that differ only in the
     order of nodes or edges that tie."""
+    quoted = r'"((?:[^"\\]|\\.)*)"'
     names = {m.group(1): f"<{m.group(2)}|{m.group(3)}>" for m in re.finditer(
-        r'^N(\d+) \[label="((?:[^"\\]|\\.)*)".* tooltip="((?:[^"\\]|\\.)*)"', text, re.M)}
-    # Two nodes may still look the same: count them instead of naming them.
+        rf"^N(\d+) \[label={quoted}.* tooltip={quoted}", text, re.M)}
+    # Nodes that look the same give repeated lines, which the sorted list
+    # keeps, so their number still counts.
     text = re.sub(r'(?<![A-Za-z])N(N?)(\d+)', lambda m: "N" + m.group(1)
                   + names.get(m.group(2), m.group(2)), text)
     text = re.sub(r'id="node(\d+)"', lambda m: f'id="node{names[m.group(1)]}"', text)
