@@ -190,7 +190,8 @@ def write_section(path: Path, section: str) -> None:
         tail = rest.split(END, 1)[1]
         text = head + section.rstrip("\n") + tail
     else:
-        text = text + ("\n" if text and not text.endswith("\n") else "") + "\n" + section
+        gap = "\n" if text and not text.endswith("\n") else ""
+        text = text + gap + "\n" + section
     temp = path.with_suffix(path.suffix + ".tmp")
     temp.write_text(text)
     os.replace(temp, path)

@@ -36,8 +36,9 @@
  * would reach our RAW hook a second time for the same allocation; a
  * thread-local flag set around the MEM and OBJ hooks' calls to the
  * previous allocator that may nest (large requests, reallocs) and around
- * pyprof's own work in any hook lets such nested calls straight through. The tables allocate with libc's
- * malloc directly, never through a hooked domain.
+ * pyprof's own work in any hook lets such nested calls straight through.
+ * The tables allocate with libc's malloc directly, never through a hooked
+ * domain.
  *
  * Shared state and what protects it:
  *   g_enabled: atomic; hooks forward untouched while it is 0

@@ -160,7 +160,8 @@ def test_tracemalloc_started_before_and_after_keeps_working():
                 tracemalloc.start()
             kept = hold()
             traced = tracemalloc.take_snapshot().statistics("filename")
-            traced_here = sum(s.size for s in traced if s.traceback[0].filename == "<string>")
+            traced_here = sum(s.size for s in traced
+                              if s.traceback[0].filename == "<string>")
             snap = heap.snapshot()
             heap.stop()
             # Both stopped, in either order, and started again.
