@@ -1,6 +1,7 @@
 """pyprof.serve() in a real service (tests/live/service_http.py): every
 path fetched over HTTP, checked for status, headers and content."""
 
+import os
 import socket
 import subprocess
 import threading
@@ -116,18 +117,24 @@ def test_go_tool_pprof_and_pyprof_top_read_the_url(service, tmp_path, pyprof_run
     assert "Saved profile in" in go_run.stderr and "Saved profile in" in ours.stderr
 
 
-def test_second_cpu_profile_at_once_is_refused_with_500(service):
+def test_second_cpu_profile_at_once_is_refused_with_500(service, pyprof_run, tmp_path):
     base, _, _ = service
     first = {}
     thread = threading.Thread(
         target=lambda: first.update(zip(("status", "headers", "body"),
-                                        get(base + "profile?seconds=3"))))
+                                        get(base + "profile?seconds=5"))))
     thread.start()
     try:
         time.sleep(0.8)
         status, headers, body = get(base + "profile?seconds=1")
+        # pyprof's own client shows the server's reason.
+        ours = pyprof_run("top", base + "profile?seconds=1",
+                          env={**os.environ, "PPROF_TMPDIR": str(tmp_path)})
     finally:
         thread.join(30)
+    assert ours.returncode == 1
+    assert "server response: 500 Internal Server Error - Could not enable CPU " \
+        "profiling: a CPU profile is already being collected" in ours.stderr
     assert status == 500
     assert headers["X-Go-Pprof"] == "1"
     assert headers["Content-Type"] == "text/plain; charset=utf-8"
