@@ -186,3 +186,30 @@ def test_tracemalloc_started_before_and_after_keeps_working():
         else:  # tracemalloc's own bookkeeping goes through pyprof's hook
             assert 2000 * size <= space <= 1.2 * 2000 * size, order
         assert result["again"] >= 100, order
+
+
+def test_live_table_survives_heavy_churn_and_empties():
+    result = run_snippet("""
+        import random
+        rnd = random.Random(7)
+        def churn():
+            slots = [None] * 5000
+            for i in range(200_000):
+                slots[rnd.randrange(5000)] = bytes(rnd.randrange(1, 2000))
+            live_mid = sum(1 for s in slots if s is not None)
+            return slots, live_mid
+        heap.start(1)
+        slots, live_mid = churn()
+        mid = heap.snapshot()
+        del slots
+        end = heap.snapshot()
+        heap.stop()
+        report(mid=at_leaf(mid.raw, "churn"), end=at_leaf(end.raw, "churn"),
+               live_mid=live_mid, stats=end.stats)
+    """)
+    # Mid-way, the live blocks of churn's bytes line are the slots' objects
+    # (plus at most a few of the loop's ints still referenced).
+    assert result["live_mid"] <= result["mid"][2] <= result["live_mid"] + 10
+    assert result["end"][2] <= 10
+    assert result["end"][0] >= 200_000
+    assert result["stats"]["untracked"] == 0
