@@ -1,18 +1,20 @@
 """`pyprof web` as a user runs it: prints its address, serves until Ctrl-C
 and exits 0; bad input is one line and a status before anything is served."""
 
+import http.server
 import os
 import signal
 import socket
 import subprocess
+import threading
 
 from conftest import PYPROF
 from conftest import get_json
 from conftest import pyprof
 
 
-def start(*args):
-    env = dict(os.environ, TZ="UTC")
+def start(*args, env=None):
+    env = dict(env or os.environ, TZ="UTC")
     env.pop("PYPROF_DEBUG", None)
     return subprocess.Popen([*PYPROF, "web", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env,
@@ -103,3 +105,48 @@ def test_help_names_the_options():
     assert done.returncode == 0
     for option in ("--port", "--no-browser", "focus", "127.0.0.1"):
         assert option in done.stdout
+
+
+def inuse_space_total(path):
+    from pyprof import graph
+    from pyprof import pprof
+
+    prepared = graph.prepare(pprof.load(str(path)))
+    return graph.report_total(prepared, graph.select_sample(prepared, "inuse_space"))
+
+
+def test_serves_a_profile_fetched_from_a_url(corpus, tmp_path):
+    body = corpus["go_heap"].read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/debug/pprof/heap" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    source = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=source.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{source.server_address[1]}/debug/pprof/heap"
+    env = dict(os.environ, PPROF_TMPDIR=str(tmp_path), HOME=str(tmp_path))
+    proc = start("--no-browser", url, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"pyprof: serving {url} at http://127.0.0.1:"), line
+        page = line.split(" at ")[1].split()[0]
+        status, top = get_json(page + "api/top")
+        assert status == 200
+        assert top["summary"]["type"] == "inuse_space"
+        assert top["summary"]["total"] == inuse_space_total(corpus["go_heap"])
+    finally:
+        status, err = stop(proc)
+        source.shutdown()
+        source.server_close()
+    assert status == 0, err
+    assert f"Fetching profile over HTTP from {url}" in err
+    saved = list(tmp_path.glob("pprof.*.pb.gz"))
+    assert len(saved) == 1 and f"Saved profile in {saved[0]}" in err
