@@ -126,7 +126,8 @@ def run(name: str, fmt: Optional[str], settings: dict, output: Optional[str]) ->
         prepared = views.load(settings)
         opts = views.graph_options(settings, default_nodecount=dot.DEFAULT_NODECOUNT)
         text, notes = views.report_errors(
-            settings, lambda: dot.dot_report(prepared, opts, settings["call_tree"]))
+            settings, lambda: dot.dot_report(prepared, opts, settings["call_tree"],
+                                             for_graphviz=fmt is not None))
     views.print_notes(notes)
     data = text.encode("utf-8", "surrogateescape")
     if fmt is not None:

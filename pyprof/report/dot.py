@@ -553,11 +553,16 @@ def _go_int64(x: float) -> int:
 
 
 def dot_report(p: graph.Prepared, opts: graph.GraphOptions,
-               call_tree: bool = False) -> Tuple[str, List[str]]:
+               call_tree: bool = False,
+               for_graphviz: bool = False) -> Tuple[str, List[str]]:
     """The DOT text `go tool pprof -dot` prints, and pprof's stderr notes.
 
     The legend always has the full header (File, Type, Time, Duration),
     as in pprof, whatever -compact_labels says.
+
+    pprof leaves quotes unescaped in the graph's title, file names and
+    label values, which Graphviz then refuses; for_graphviz escapes them
+    (the text is then pprof's only where none of them has a quote).
 
     Raises:
         graph.GraphError: bad options or sample index.
@@ -574,7 +579,9 @@ def dot_report(p: graph.Prepared, opts: graph.GraphOptions,
     title = ""
     if p.mappings and p.mappings[0].file:
         title = top._base(p.mappings[0].file)
-    return _compose(g, labels, title, fmt), g.notes
+    if for_graphviz:
+        title = escape(title)
+    return _compose(g, labels, title, fmt, for_graphviz), g.notes
 
 
 def _graph_labels(g: VisualGraph, opts: graph.GraphOptions, fmt) -> List[str]:
@@ -604,7 +611,8 @@ def _dropped(count: int, what: str, measure_name: str, cutoff: str) -> str:
     return f"Dropped {count} {what} ({measure_name} <= {cutoff})"
 
 
-def _compose(g: VisualGraph, labels: List[str], title: str, fmt) -> str:
+def _compose(g: VisualGraph, labels: List[str], title: str, fmt,
+             safe: bool) -> str:
     out = [f'digraph "{title or "unnamed"}" {{',
            'node [style=filled fillcolor="#f8f8f8"]']
     if labels:
@@ -623,8 +631,8 @@ def _compose(g: VisualGraph, labels: List[str], title: str, fmt) -> str:
         has_nodelets: Dict[DotNode, bool] = collections.defaultdict(bool)
         edges: List[Edge] = []
         for n in g.nodes:
-            out.append(_node_line(n, ids[n], max_flat, g.total, fmt))
-            nodelets = _nodelets(n, ids[n], fmt)
+            out.append(_node_line(n, ids[n], max_flat, g.total, fmt, safe))
+            nodelets = _nodelets(n, ids[n], fmt, safe)
             out += nodelets
             has_nodelets[n] = bool(nodelets)
             edges += n.outs.values()
@@ -640,9 +648,10 @@ def escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\l")
 
 
-def _node_line(n: DotNode, node_id: int, max_flat: float, total: int, fmt) -> str:
+def _node_line(n: DotNode, node_id: int, max_flat: float, total: int, fmt,
+               safe: bool) -> str:
     flat, cum = n.flat_value, n.cum_value
-    label = multiline_name(n.key)
+    label = multiline_name(n.key, safe)
     flat_text = fmt(flat)
     if flat != 0:
         label += f"{flat_text} ({measure.percentage(flat, total).strip()})"
@@ -674,7 +683,7 @@ def _ratio(value: int, total: int) -> float:
     return math.inf if value > 0 else -math.inf
 
 
-def _nodelets(n: DotNode, node_id: int, fmt) -> List[str]:
+def _nodelets(n: DotNode, node_id: int, fmt, safe: bool) -> List[str]:
     """The tag boxes beside a node: string labels, then the numeric
     labels of each, then the numeric labels of samples without any."""
     lines: List[str] = []
@@ -690,7 +699,8 @@ def _nodelets(n: DotNode, node_id: int, fmt) -> List[str]:
         if w == 0:
             continue
         weight = fmt(w)
-        lines.append(f'N{node_id}_{i} [label = "{t.name}" id="N{node_id}_{i}" '
+        name = "\\n".join(map(escape, t.name.split("\\n"))) if safe else t.name
+        lines.append(f'N{node_id}_{i} [label = "{name}" id="N{node_id}_{i}" '
                      f'fontsize=8 shape=box3d tooltip="{weight}"]')
         lines.append(f'N{node_id} -> N{node_id}_{i} [label=" {weight}" weight=100 '
                      f'tooltip="{weight}" labeltooltip="{weight}"]')
@@ -880,15 +890,17 @@ def shorten_function_name(name: str) -> str:
     return name
 
 
-def multiline_name(key: graph.NodeKey) -> str:
+def multiline_name(key: graph.NodeKey, safe: bool = False) -> str:
     """A node's name as its box shows it: one part per line (address,
     function name split at "." and "::", base name of the file), each
-    line ended by a DOT line break."""
+    line ended by a DOT line break; safe escapes the file name too."""
     name, orig, address, file, start, line, objfile = key
     name = escape(shorten_function_name(name))
     name = name.replace("::", "\\n").replace("[...]", "[…]").replace(".", "\\n")
     if file:
         file = top._base(file)
+        if safe:
+            file = escape(file)
     return _join_components(name, address, file, line, objfile) + "\\n"
 
 
@@ -946,7 +958,9 @@ def render_svg(prepared: graph.Prepared, settings) -> str:
         PyprofError: dot is not installed or fails.
         graph.GraphError: bad options or sample index.
     """
-    return run_graphviz(render_dot(prepared, settings), "svg").decode("utf-8")
+    opts, call_tree = _options(settings)
+    text = dot_report(prepared, opts, call_tree, for_graphviz=True)[0]
+    return run_graphviz(text, "svg").decode("utf-8")
 
 
 GRAPHVIZ_HINT = ("install Graphviz: apt-get install graphviz (Debian, Ubuntu), "

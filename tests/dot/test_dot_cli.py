@@ -211,3 +211,21 @@ def test_render_functions_for_other_views(profile):
     if DOT is not None:
         svg = dot.render_svg(prepared, settings)
         assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+
+
+def test_quotes_in_names_still_draw(tmp_path):
+    # pprof's DOT text leaves the quotes of the binary's name and of a
+    # label value unescaped, which Graphviz refuses; the pictures escape
+    # them, the DOT text stays pprof's.
+    needs_graphviz()
+    pprof.dump(dp.odd_names_profile(), tmp_path / "odd.pb.gz")
+    text = pyprof("dot", "odd.pb.gz", cwd=tmp_path).stdout.decode()
+    assert text.startswith('digraph "py"thon 3" {')
+    assert 'label = "thread:Main"Thread"' in text
+    for flags in ([], ["-lines"], ["-call_tree"]):
+        done = pyprof("svg", "odd.pb.gz", "-o", "odd.svg", *flags, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        root = ElementTree.parse(tmp_path / "odd.svg").getroot()
+        texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+        assert 'thread:Main"Thread' in texts
+        assert "q\"uote" in texts and "back\\slash" in texts
