@@ -150,3 +150,22 @@ def test_serves_a_profile_fetched_from_a_url(corpus, tmp_path):
     assert f"Fetching profile over HTTP from {url}" in err
     saved = list(tmp_path.glob("pprof.*.pb.gz"))
     assert len(saved) == 1 and f"Saved profile in {saved[0]}" in err
+
+
+def test_browser_opens_only_where_one_can_show_the_page(monkeypatch):
+    import webbrowser
+
+    from pyprof.commands import web
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+    for name in ("CI", "DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(web.sys, "platform", "linux")
+    assert web._open_browser("http://127.0.0.1:1/") is False  # no display
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setenv("CI", "true")
+    assert web._open_browser("http://127.0.0.1:1/") is False  # never on CI
+    monkeypatch.delenv("CI")
+    assert web._open_browser("http://127.0.0.1:2/") is True
+    assert opened == ["http://127.0.0.1:2/"]
