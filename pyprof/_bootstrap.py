@@ -30,7 +30,9 @@ its own: it runs as a top-level module, not as part of the pyprof package.
 Limitation: the SIGTERM handler is a Python-level one, so a program that
 asks ``signal.getsignal(SIGTERM)`` sees it instead of SIG_DFL; a program
 that installs its own handler replaces it and then saves no profile on
-SIGTERM unless it exits normally (sys.exit in its handler is enough).
+SIGTERM unless it exits normally (sys.exit in its handler is enough). Its
+children get no such handler: a SIGTERM ends them as without pyprof, and
+their spool gives all but the last half second.
 """
 
 import os
@@ -283,6 +285,26 @@ def _on_fork_child(sampler) -> None:
         _leave_note(parent.spool, f"sampling a forked child failed: {exc}")
 
 
+def _default_sigterm_in_child() -> None:
+    """Child processes keep SIGTERM's default action: a SIGTERM ends them
+    at once, and their spool file gives all but the last flush.
+
+    A Python-level handler runs only when the main thread next checks for
+    signals, and a signal that lands just before the thread blocks in a
+    lock is not seen until the lock is free: a multiprocessing worker
+    waiting for work when the pool sends SIGTERM would hang the pool's
+    join. Only the program itself, where a lost profile costs most, takes
+    that risk (see the limitation above).
+    """
+    import signal
+
+    try:
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # forked from a thread the child does not run on
+        pass
+
+
 def _wrap_os_exit() -> None:
     """Make os._exit save this process's last samples before it exits.
 
@@ -300,7 +322,7 @@ def _wrap_os_exit() -> None:
     os._exit = _exit
 
 
-def _start(spool: str, settings: dict) -> None:
+def _start(spool: str, settings: dict, top: bool = True) -> None:
     global _current
     try:
         session_module = _import_session(settings["import_path"])
@@ -338,9 +360,12 @@ def _start(spool: str, settings: dict) -> None:
     _wrap_os_exit()
     if settings.get("children") == "1":
         sys.modules["pyprof._sampler"].set_fork_child_hook(_on_fork_child)
+    if not top:
+        return  # see _default_sigterm_in_child
     try:
         if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _on_sigterm)
+            os.register_at_fork(after_in_child=_default_sigterm_in_child)
     except ValueError:  # not the main thread: cannot happen at start-up
         pass
 
@@ -363,7 +388,8 @@ def _serve_http(address: str) -> None:
 
 def _boot() -> None:
     spool = os.environ.pop(ENV_SPOOL, None)
-    if spool:  # the process pyprof record started
+    top = bool(spool)
+    if top:  # the process pyprof record started
         settings = _restore_environment(spool)
     else:  # a process the program started: its settings are in the spool
         spool = os.path.dirname(os.path.abspath(__file__))
@@ -371,7 +397,7 @@ def _boot() -> None:
         _hide_folder(spool)
     _chain_sitecustomize()
     if settings is not None:
-        _start(spool, settings)
+        _start(spool, settings, top=top)
 
 
 if __name__ == "sitecustomize":

@@ -26,6 +26,7 @@ import _thread
 import atexit
 import gc
 import os
+import signal
 import struct
 import sys
 import threading
@@ -515,6 +516,12 @@ class Sampler:
         tid = box[0] = _lib.pyprof_gettid()
         # pyprof's own work: kept out of the heap profile too.
         _lib.pyprof_mem_ignore_thread(1)
+        # Signals sent to the process go to the program's threads, never
+        # here: a Python handler runs on the main thread only, and a signal
+        # this thread took would not interrupt a main thread blocked in a
+        # lock or a read (a multiprocessing worker waiting for work would
+        # miss the pool's SIGTERM and hang its join).
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
             with self._threads_lock:
                 self._drain_tid = tid

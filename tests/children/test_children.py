@@ -141,8 +141,12 @@ POOL = """
 
     if __name__ == "__main__":
         ctx = multiprocessing.get_context(sys.argv[1])
-        with ctx.Pool(2) as pool:
-            pids = pool.map(work, range(4), chunksize=1)
+        pool = ctx.Pool(2)
+        pids = pool.map(work, range(4), chunksize=1)
+        # close, not terminate (which `with` does): the workers then leave
+        # on their own instead of by SIGTERM, and save everything.
+        pool.close()
+        pool.join()
         process = ctx.Process(target=work, args=(0,))
         process.start()
         process.join()
@@ -222,11 +226,14 @@ def test_tagfocus_on_pid_separates_processes(record, pyprof_run, tmp_path, per_p
     (child,) = only_pid_with(cpu, "in_child")
     (parent,) = only_pid_with(cpu, "in_parent")
 
-    ours = pyprof_run("top", "--text", f"-tagfocus=pid={child}", str(path))
+    ours = pyprof_run("top", "--all", "--text", f"-tagfocus=pid={child}", str(path))
     assert ours.returncode == 0, ours.stderr
     assert "in_child" in ours.stdout and "in_parent" not in ours.stdout
-    ours_parent = pyprof_run("top", "--text", f"-tagfocus=pid={parent}", str(path))
-    assert "in_parent" in ours_parent.stdout and "in_child" not in ours_parent.stdout
+    ours_parent = pyprof_run(
+        "top", "--all", "--text", f"-tagfocus=pid={parent}", str(path)
+    )
+    assert "in_parent" in ours_parent.stdout, ours_parent.stdout
+    assert "in_child" not in ours_parent.stdout, ours_parent.stdout
 
     go = shutil.which("go")
     if go is None:
