@@ -171,8 +171,8 @@
       orientation: options.orientation === "flame" ? "flame" : "icicle",
       colourBy: options.colourBy === "file" ? "file" : "package",
       rowHeight: options.rowHeight || 18,
-      regexp: null, searchText: "", matchValue: 0,
-      rects: [], rows: [], rowCount: 0, width: 0, hover: null, frame: 0
+      regexp: null, searchText: "",
+      rects: [], rows: [], rowCount: 0, width: 0
     };
 
     element.classList.add("pyprof-flame");
@@ -283,7 +283,6 @@
           work.push([node.kids[k], inside || node.matched]);
         }
       }
-      state.matchValue = value;
       var share = state.data.total ? Math.abs(value) / Math.abs(state.data.total) : 0;
       match.textContent = "matched " + formatValue(value, state.data.unit) + ", " +
         percent(value, state.data.total) + " of total";
@@ -439,7 +438,6 @@
       state.focus = node || state.tree.root;
       hideTip();
       draw();
-      if (state.searchText) applySearch(state.searchText);
     }
 
     function rectAt(event) {
@@ -495,7 +493,6 @@
 
     function hideTip() {
       tip.hidden = true;
-      state.hover = null;
     }
 
     function onMove(event) {
@@ -505,7 +502,6 @@
         canvas.style.cursor = "default";
         return;
       }
-      state.hover = rect;
       canvas.style.cursor = rect.node && rect.node !== state.focus ? "pointer" : "default";
       showTip(rect, event);
     }
@@ -578,7 +574,7 @@
       setData: setData,
       zoom: function (name) {
         if (!name || name === "all") { zoomTo(null); return true; }
-        var best = widest(name, false);
+        var best = widest(name);
         if (!best) return false;
         zoomTo(best);
         return true;
