@@ -4,11 +4,13 @@ and no file left behind when something is wrong (Graphviz missing or
 failing, a bad folder, option or profile).
 """
 
+import http.server
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ElementTree
 
 import pytest
@@ -229,3 +231,48 @@ def test_quotes_in_names_still_draw(tmp_path):
         texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
         assert 'thread:Main"Thread' in texts
         assert "q\"uote" in texts and "back\\slash" in texts
+
+
+class ProfileHandler(http.server.BaseHTTPRequestHandler):
+    """Serves sample.cpu as a running Go program's CPU profile."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body = SAMPLE.read_bytes() if self.path.startswith("/debug/pprof/profile") \
+            else b"no such profile\n"
+        self.send_response(200 if body != b"no such profile\n" else 404)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_dot_of_a_url_is_the_dot_of_the_saved_profile(profile, tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ProfileHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    env = dict(os.environ, TZ="UTC", HOME=str(tmp_path),
+               PPROF_TMPDIR=str(tmp_path / "saved"))
+    env.pop("PYPROF_DEBUG", None)
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/debug/pprof/profile"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", "from pyprof.cli import main; main()", "dot", url,
+             "-seconds=1", "-o", str(tmp_path / "g.dot")],
+            capture_output=True, env=env, timeout=120)
+        missing = subprocess.run(
+            [sys.executable, "-c", "from pyprof.cli import main; main()", "dot",
+             url.replace("profile", "nothing"), "-o", str(tmp_path / "h.dot")],
+            capture_output=True, env=env, timeout=120)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert done.returncode == 0, done.stderr
+    assert "Saved profile in" in done.stderr.decode()
+    saved = list((tmp_path / "saved").iterdir())
+    assert len(saved) == 1
+    assert (tmp_path / "g.dot").read_text() == expected_dot(saved[0])
+    assert (tmp_path / "g.dot").read_text() == expected_dot(profile)
+    assert missing.returncode != 0 and not (tmp_path / "h.dot").exists()
+    assert "Traceback" not in missing.stderr.decode()
