@@ -28,6 +28,7 @@
  *                             of that name, in CSS pixels from the canvas's
  *                             top left corner, or null
  *   view.focusName()          the name of the frame zoomed to ("all": none)
+ *   view.frameCount()         the frames in the tree, root included
  *   view.redraw()
  *   view.destroy()
  *   PyprofFlame.formatValue(value, unit)   "1.98s", "12.50MB", "340"
