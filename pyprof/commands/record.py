@@ -420,10 +420,11 @@ class _Merged:
         self.exec_replaced = {
             id(p) for i, p in enumerate(processes) if later[p.pid] != i
         }
-        self.recovered = [
-            p for p in processes
-            if not p.ended and id(p) not in self.exec_replaced
+        unsaved = [
+            p for p in processes if not p.ended and id(p) not in self.exec_replaced
         ]
+        self.running = {id(p) for p in unsaved if spool_files.is_running(p.pid)}
+        self.recovered = [p for p in unsaved if id(p) not in self.running]
         top = [p for p in processes if p.pid == top_pid]
         self.main_file = next(
             (p.main_file for p in reversed(top or processes) if p.main_file), ""
@@ -438,7 +439,7 @@ class _Merged:
         if id(proc) in self.exec_replaced:
             text += " [replaced by exec]"
         elif not proc.ended:
-            if spool_files.is_running(proc.pid):
+            if id(proc) in self.running:
                 text += " [still running: samples up to its last flush]"
             else:
                 text += (
