@@ -983,7 +983,9 @@ def run_graphviz(dot_text: str, fmt: str) -> bytes:
         raise PyprofError(f"drawing the call graph as {fmt.upper()}: Graphviz's "
                           "`dot` program is not installed", GRAPHVIZ_HINT)
     try:
-        done = subprocess.run([program, "-T" + fmt], input=dot_text.encode("utf-8"),
+        # Names that are not UTF-8 (kept as surrogates) become U+FFFD.
+        data = dot_text.encode("utf-8", "replace")
+        done = subprocess.run([program, "-T" + fmt], input=data,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=300, check=False)
     except subprocess.TimeoutExpired:
