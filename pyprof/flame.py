@@ -23,6 +23,7 @@ The data (``FORMAT``, version 1)::
      "sample_types": [{"type": "samples", "unit": "count"}, ...],
      "sample_index": 1, "sample_type": "cpu", "unit": "nanoseconds",
      "total": 2420000000,          # the 100% of percentages, as pprof's
+     "totals": [242, 2420000000],  # the same for each sample type
      "granularity": "functions", "filters": ["focus=..."], "notes": [...],
      "frames": [{"name": "main", "file": "/app/x.py", "package": "x"}, ...],
      "root": {"frame": -1, "flat": 0, "cum": 2420000000,
@@ -141,6 +142,7 @@ def _flame_data(prepared: graph.Prepared, opts: graph.GraphOptions, title: str,
         count, folded, below = _count_and_fold(root, max_nodes)
         tree, frames = _export(root, frames)
     sample_type, unit = prepared.sample_types[index]
+    counted = p if opts.relative_percentages else prepared
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -150,6 +152,8 @@ def _flame_data(prepared: graph.Prepared, opts: graph.GraphOptions, title: str,
         "sample_type": ("mean_" if opts.mean else "") + sample_type,
         "unit": unit,
         "total": sel.total,
+        "totals": [graph.report_total(counted, i, opts.mean)
+                   for i in range(len(prepared.sample_types))],
         "granularity": opts.granularity + (" (no inlines)" if opts.noinlines else ""),
         "filters": graph.active_filters(opts),
         "notes": list(sel.notes),

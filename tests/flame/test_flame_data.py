@@ -65,6 +65,7 @@ def test_sample_cpu_agrees_with_top(options):
     assert data["nodes"] == 1 + sum(1 for _ in walk(data))
     if not options:
         assert data["root"]["cum"] == data["total"] == 1_760_000_000
+        assert data["totals"] == [176, 1_760_000_000]
 
 
 @pytest.mark.parametrize("path, index", [
