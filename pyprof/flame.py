@@ -169,6 +169,9 @@ def _tree(p: graph.Prepared, index: int, mean: bool,
     """The tree of the samples' stacks: each sample adds its value to the
     cum of every node on its path and to the flat of the last one."""
     root = _Node(-1)
+    # Locations standing for several frames (inlined calls); the others,
+    # most of them, take the quick way below.
+    inlined = {loc_id: f for loc_id, f in loc_frames.items() if len(f) > 1}
     for s in p.samples:
         w = s.values[index]
         d = s.values[0] if mean else 0
@@ -179,17 +182,21 @@ def _tree(p: graph.Prepared, index: int, mean: bool,
         node = root
         # From the outermost location to the leaf.
         for loc in reversed(s.locations):
+            loc_id = loc.id
             via = node.via
-            nxt = via.get(loc.id) if via is not None else None
+            nxt = via.get(loc_id) if via is not None else None
             if nxt is None:
                 nxt = node
-                for frame in loc_frames[loc.id]:
+                for frame in loc_frames[loc_id]:
                     nxt = nxt.child(frame)
                 if via is None:
                     via = node.via = {}
-                via[loc.id] = nxt
-            # The location's frames (several when inlined) are on the stack.
-            _add_path(node, nxt, loc_frames[loc.id], w, d)
+                via[loc_id] = nxt
+            if loc_id in inlined:
+                _add_path(node, nxt, inlined[loc_id], w, d)
+            else:
+                nxt.cum += w
+                nxt.cum_div += d
             node = nxt
         node.flat += w
         node.flat_div += d
