@@ -114,12 +114,16 @@ def profile(
     if path is not None:
         check_output_folder(os.fspath(path))
     start(rate_hz=rate_hz, max_frames=max_frames)
+    owner = os.getpid()
     try:
         yield
     finally:
-        result = stop()
-        if path is not None:
-            result.write(os.fspath(path))
+        # A fork child leaving the block writes nothing: the samples and
+        # the file are the parent's, which writes them when it leaves.
+        if os.getpid() == owner:
+            result = stop()
+            if path is not None:
+                result.write(os.fspath(path))
 
 
 def serve(host: str = "127.0.0.1", port: int = 6060, **options):

@@ -3,7 +3,6 @@ os.fork and multiprocessing (fork, spawn, forkserver), each process's
 samples labelled with its pid, its command line in the comments."""
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,8 @@ import textwrap
 
 import pytest
 
-from conftest import last_line
+from children_helpers import cpu_by_pid
+from children_helpers import last_line
 
 # Burns CPU in a function of the given name for a given CPU time; used by
 # the programs below so that each process has a function of its own.
@@ -33,11 +33,6 @@ def write(tmp_path, name, body):
     path = tmp_path / name
     path.write_text(BURN + textwrap.dedent(body))
     return path
-
-
-def functions_by_pid(cpu):
-    """{pid: set of function names with CPU}."""
-    return {pid: {f for f, ns in funcs.items() if ns > 0} for pid, funcs in cpu.items()}
 
 
 def only_pid_with(cpu, function):
@@ -248,3 +243,64 @@ def test_tagfocus_on_pid_separates_processes(record, pyprof_run, tmp_path, per_p
     assert theirs.returncode == 0, theirs.stderr
     assert theirs.stdout == ours.stdout
     assert "in_child" in theirs.stdout and "in_parent" not in theirs.stdout
+
+
+def test_a_fork_that_execs_python_is_one_pid_with_two_command_lines(
+    record, per_pid, tmp_path
+):
+    main = write(tmp_path, "execs.py", """
+        import os, sys
+        def before_fork():
+            burn(0.2)
+        before_fork()
+        pid = os.fork()
+        if pid == 0:
+            code = "import time\\ndef after_exec():\\n    end = time.thread_time() + 0.3\\n    while time.thread_time() < end: pass\\nafter_exec()\\nprint('exec ran')"
+            os.execv(sys.executable, [sys.executable, "-c", code])
+        _, status = os.waitpid(pid, 0)
+        print("status", status)
+    """)
+    result, path = record(sys.executable, str(main))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "exec ran\nstatus 0\n"
+    cpu, notes = per_pid(path)
+    (parent,) = only_pid_with(cpu, "before_fork")
+    (child,) = only_pid_with(cpu, "after_exec")
+    assert parent != child
+    lines = [c for c in notes if c.startswith(f"pid {child}")]
+    assert len(lines) == 2, notes
+    assert "[replaced by exec]" in lines[0] and "execs.py" in lines[0]
+    assert "after_exec" in lines[1]
+    assert not any("recovered" in c for c in notes)
+
+
+def test_a_fork_child_leaving_a_profile_block_leaves_the_parents_file(tmp_path):
+    """pyprof.profile(path): the child that leaves the block after a fork
+    writes nothing; the parent's file has the parent's samples."""
+    out = tmp_path / "api.pb.gz"
+    program = tmp_path / "api.py"
+    program.write_text(BURN + textwrap.dedent(f"""
+        import os, sys
+        import pyprof
+
+        def in_parent():
+            burn(0.3)
+
+        with pyprof.profile({str(out)!r}):
+            pid = os.fork()
+            if pid == 0:
+                burn(0.1)
+                sys.exit(0)  # leaves the with block in the child
+            os.waitpid(pid, 0)
+            in_parent()
+        print("mtime", os.path.getmtime({str(out)!r}))
+    """))
+    result = subprocess.run([sys.executable, str(program)], capture_output=True,
+                            text=True, timeout=120, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("mtime") == 1  # the child printed nothing
+    from pyprof import pprof
+
+    cpu = cpu_by_pid(pprof.load(str(out)))
+    assert cpu[None]["in_parent"] > 0  # the API's profiles have no pid label

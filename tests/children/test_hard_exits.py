@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from conftest import last_line
+from children_helpers import last_line
 
 # Burns 1.5 s of CPU in spooled(), then dies as argv[1] says. The spool is
 # flushed every 0.5 s, so at least 0.5 s of spooled() is on disk by then.
