@@ -202,7 +202,7 @@ class _Recorder:
             "forked": forked,
             "start_ns": session.start_ns,
             "period_ns": sampler.period_ns,
-        })
+        }, lazy=forked)
         sampler.on_drain = self.on_drain
 
     def on_drain(self) -> None:

@@ -80,18 +80,34 @@ def command_line_of_self() -> List[str]:
 
 
 class Writer:
-    """Appends one process's records to its spool file."""
+    """Appends one process's records to its spool file.
 
-    def __init__(self, folder: str, header: Dict[str, Any]) -> None:
+    With ``lazy``, the file is created at the first flush instead of now: a
+    fork child that execs (subprocess's preexec_fn, a fork-exec server) or
+    exits within half a second then leaves no file behind.
+    """
+
+    def __init__(self, folder: str, header: Dict[str, Any], lazy: bool = False):
         self.pid = os.getpid()
         self.path = os.path.join(folder, file_name(self.pid))
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
-        self.fd: Optional[int] = os.open(self.path, flags | os.O_CLOEXEC, 0o600)
+        self.fd: Optional[int] = None
         self.frames: Dict[Frame, int] = {}
         self.closed = False
-        self._put("H", dict(header, format=FORMAT, pid=self.pid))
+        self._header: Optional[Dict[str, Any]] = dict(
+            header, format=FORMAT, pid=self.pid
+        )
+        if not lazy:
+            self._open()
+
+    def _open(self) -> None:
+        header, self._header = self._header, None
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
+        self.fd = os.open(self.path, flags, 0o600)
+        self._put("H", header)
 
     def _put(self, kind: str, payload: Any) -> None:
+        if self._header is not None and not self.closed:
+            self._open()
         if self.fd is None:
             return
         body = kind.encode("ascii") + json.dumps(
@@ -132,6 +148,7 @@ class Writer:
         """Close the descriptor, without writing (also: in a fork child)."""
         fd, self.fd = self.fd, None
         self.closed = True
+        self._header = None
         if fd is not None:
             try:
                 os.close(fd)

@@ -73,3 +73,18 @@ def test_a_fork_child_closing_its_copy_never_writes(tmp_path):
     writer.close()
     writer.samples({("t", (FRAME_A,)): [1, 1]})
     assert os.path.getsize(writer.path) == size
+
+
+def test_a_lazy_writer_creates_its_file_only_at_the_first_flush(tmp_path):
+    writer = spool.Writer(str(tmp_path), {"ppid": 1, "argv": [], "start_ns": 1,
+                                          "period_ns": 1}, lazy=True)
+    assert spool.list_files(str(tmp_path)) == []
+    writer.samples({("t", (FRAME_A,)): [1, 1]})
+    (path,) = spool.list_files(str(tmp_path))
+    assert spool.read(path).aggregate == {("t", (FRAME_A,)): [1, 1]}
+
+    unused = spool.Writer(str(tmp_path), {"ppid": 1, "argv": [], "start_ns": 1,
+                                          "period_ns": 1}, lazy=True)
+    unused.close()  # a fork child that exec'd: nothing on disk
+    unused.samples({("t", (FRAME_A,)): [1, 1]})
+    assert len(spool.list_files(str(tmp_path))) == 1
