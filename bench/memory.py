@@ -120,7 +120,9 @@ def render(args, runs, long_runs, elapsed: float) -> str:
     add(f"`python bench/memory.py --rounds {args.rounds}` on "
         f"{datetime.date.today().isoformat()}, {platform.machine()} with "
         f"{os.cpu_count()} CPUs, CPython {platform.python_version()}; "
-        f"{elapsed / 60:.1f} minutes. Workload: bench/workloads/alloc.py "
+        f"{elapsed / 60:.1f} minutes, load average {args.load[0]:.1f} at the "
+        f"start and {os.getloadavg()[0]:.1f} at the end (other work on the "
+        "machine widens the range). Workload: bench/workloads/alloc.py "
         "(small tuples, dicts, instances, strings, growing lists and 64 KiB "
         "buffers; about ten million allocations and frees per second of CPU). "
         "Each round runs every configuration once, in a rotated order; "
@@ -205,6 +207,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     began = time.time()
+    args.load = os.getloadavg()
     configs = [c for c in CONFIGS if c != "memray" or have_memray()]
     runs = overhead_rounds(args.rounds, configs)
     long_runs = {"none": run_once("none", scale=args.long_scale)}

@@ -128,14 +128,24 @@ static pyprof_frame *g_pool;       /* g_mlock */
 static uint64_t g_pool_cap, g_pool_n;
 static pyprof_mem_stats g_mstats;  /* g_mlock */
 
-/* Per thread: bytes left before the next sample, the generation it was
- * drawn for, a random state, and the "inside pyprof" flag. */
-#define TLS __thread __attribute__((tls_model("initial-exec")))
-static TLS int64_t t_countdown;
-static TLS uint64_t t_generation;
-static TLS uint64_t t_rng;
-static TLS int t_busy;
-static TLS int t_ignore;  /* pyprof_mem_ignore_thread */
+/* Per thread, in one block so that the fast path finds it with a single
+ * thread-pointer lookup: bytes left before the next sample, the
+ * generation they were drawn for, the "inside pyprof" flag, the "ignore
+ * this thread" flag (pyprof_mem_ignore_thread) and a random state. */
+typedef struct {
+    int64_t countdown;
+    uint64_t generation;
+    int busy;
+    int ignore;
+    uint64_t rng;
+} thread_state;
+
+static __thread thread_state t __attribute__((tls_model("initial-exec")));
+#define t_countdown (t.countdown)
+#define t_generation (t.generation)
+#define t_busy (t.busy)
+#define t_ignore (t.ignore)
+#define t_rng (t.rng)
 
 static inline int
 enabled(void)
