@@ -150,6 +150,7 @@ POOL = """
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_multiprocessing_workers_are_recorded(record, per_pid, tmp_path, method):
     main = write(tmp_path, "pool.py", POOL)
