@@ -669,7 +669,17 @@ class Completer:
                 self._matches = self.candidates(before, text)
             except Exception:  # a completer must never break the prompt
                 self._matches = []
+            if len(self._matches) == 1 and self._ends_a_word(before, self._matches[0]):
+                self._matches = [self._matches[0] + " "]
         return self._matches[state] if state < len(self._matches) else None
+
+    @staticmethod
+    def _ends_a_word(before: List[str], match: str) -> bool:
+        """Whether a unique completion is whole (a space may follow): all
+        but a bare option name, which may still take =VALUE."""
+        if before or "=" in match:
+            return True
+        return match not in OPTION_BY_NAME or is_bool_like(match)
 
     def candidates(self, before: List[str], text: str) -> List[str]:
         """Completions of text, the word being typed after the words

@@ -77,10 +77,11 @@ def terminal_text(text: str) -> str:
     """What a terminal transcript says: no colours or cursor controls, no
     carriage returns, backspaced characters gone."""
     text = ANSI.sub("", text).replace("\r", "")
-    while "\b" in text:
-        text = re.sub(r"[^\b\n]\b", "", text, count=1)
-        text = text.replace("\n\b", "\n")
-    return text
+    while True:
+        erased = re.sub(r"[^\x08\n]\x08", "", text, count=1)
+        if erased == text:
+            return text.replace("\x08", "")  # backspaces at a line's start
+        text = erased
 
 
 def spawn(command, folder, **env):
@@ -89,4 +90,4 @@ def spawn(command, folder, **env):
 
     return pexpect.spawn(command[0], command[1:], cwd=str(folder),
                          env=clean_env(folder, TERM="xterm", **env),
-                         encoding="utf-8", timeout=60, dimensions=(40, 200))
+                         encoding="utf-8", timeout=30, dimensions=(40, 200))

@@ -1,0 +1,121 @@
+"""The shell on a pseudo-terminal (pexpect): readline editing, completion,
+history, red errors, Ctrl-C and Ctrl-D; and the same reports as on pipes,
+and as go tool pprof shows on a terminal."""
+
+import subprocess
+
+import pexpect
+import pytest
+
+from sessions import SAMPLE
+from shell_support import PYPROF
+from shell_support import clean_env
+from shell_support import need_go
+from shell_support import spawn
+from shell_support import terminal_text
+
+PROMPT = "(pprof) "
+
+
+def _start(tmp_path, command=None):
+    child = spawn(command or [*PYPROF, "shell", str(SAMPLE)], tmp_path)
+    child.expect_exact(PROMPT)
+    return child, child.before
+
+
+def _say(child, keys):
+    """Type keys and Enter; what the terminal shows until the next prompt."""
+    child.send(keys + "\r")
+    child.expect_exact(PROMPT)
+    return child.before
+
+
+def _quit(child):
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
+
+
+def _piped(lines, tmp_path):
+    """The reports the same lines print on pipes (compared with go's
+    there), one per command."""
+    done = subprocess.run([*PYPROF, "shell", str(SAMPLE)], capture_output=True,
+                          text=True, input="".join(line + "\n" for line in lines),
+                          env=clean_env(tmp_path), cwd=tmp_path, timeout=60)
+    return done.stdout.split(PROMPT)[1:]
+
+
+def test_terminal_shows_the_piped_reports(tmp_path):
+    child, greeting = _start(tmp_path)
+    shown = [terminal_text(_say(child, line)) for line in ("top 3", "tree", "peek mapiter")]
+    status = _quit(child)
+
+    assert terminal_text(greeting).startswith("File: sample.bin\nType: cpu\n")
+    assert shown == [f"{line}\n{text}" for line, text in
+                     zip(("top 3", "tree", "peek mapiter"),
+                         _piped(["top 3", "tree", "peek mapiter"], tmp_path))]
+    assert status == 0
+
+
+def test_errors_are_red_and_the_session_goes_on(tmp_path):
+    child, _ = _start(tmp_path)
+    error = _say(child, "foo")
+    after = terminal_text(_say(child, "top 1"))
+    _quit(child)
+
+    assert '\x1b[0;31munrecognized command: "foo"\r\n\x1b[0m' in error
+    assert "Showing top 1 nodes out of 14" in after
+
+
+def test_tab_completes_commands_options_and_function_names(tmp_path):
+    child, _ = _start(tmp_path)
+    tree = terminal_text(_say(child, "tre\t"))
+    listing = terminal_text(_say(child, "list busyL\t"))
+    _say(child, "sample_index=sa\t")
+    options = terminal_text(_say(child, "o"))
+    _quit(child)
+
+    assert tree.startswith("tree \n") and "| main.busyLoop" in tree
+    assert listing.startswith("list main.busyLoop \n")
+    assert "ROUTINE ======================== main.busyLoop in " in listing
+    assert "sample_index              = samples" in options
+
+
+def test_history_is_kept_across_sessions(tmp_path):
+    child, _ = _start(tmp_path)
+    first = terminal_text(_say(child, "top 2 -cum"))
+    _quit(child)
+    child, _ = _start(tmp_path)
+    again = terminal_text(_say(child, "\x1b[A"))  # up arrow, then Enter
+    _quit(child)
+
+    assert (tmp_path / "history").read_text().splitlines()[-1] == "top 2 -cum"
+    assert again.endswith(first.split("\n", 1)[1])
+    assert "Showing top 2 nodes out of 14" in again
+
+
+def test_ctrl_c_clears_the_line_and_ctrl_d_leaves(tmp_path):
+    child, _ = _start(tmp_path)
+    child.send("top 5")
+    child.sendintr()
+    child.expect_exact(PROMPT)
+    after = terminal_text(_say(child, "top 1"))
+
+    assert "Showing top 1 nodes" in after and "top 5" not in after
+    assert _quit(child) == 0
+
+
+@pytest.mark.parametrize("line", ["top 3", "top -cum 4", "foo", "list busyLoop",
+                                  "sample_index=foo"])
+def test_terminal_matches_go_tool_pprof_on_a_terminal(line, tmp_path):
+    go = need_go()
+    outputs = []
+    for command in ([go, "tool", "pprof", str(SAMPLE)], [*PYPROF, "shell", str(SAMPLE)]):
+        child, _ = _start(tmp_path, command)
+        outputs.append(terminal_text(_say(child, line)))
+        child.send("quit\r")
+        child.expect(pexpect.EOF)
+        child.close()
+
+    assert outputs[1] == outputs[0]
