@@ -229,3 +229,43 @@ def odd_names_profile():
     b.sample([1, 2, 3, 4, 5, 6], [3, 30_000_000], {"thread": 'Main"Thread'})
     b.sample([7, 8, 6], [2, 20_000_000], {"thread": "worker"})
     return b.p
+
+
+def random_profile(seed):
+    """A small random profile: stacks up to 7 deep over a dozen functions
+    (recursion, inlined frames), string labels on some samples and 0 to 6
+    numeric "bytes" labels on others. The same seed gives the same one."""
+    import random
+
+    rnd = random.Random(seed)
+    b = Builder([("samples", "count"), ("space", "bytes")], mapping_file="/bin/x")
+    names = [f"f{i}" for i in range(rnd.randint(3, 12))]
+    locations = {}
+
+    def location(lines):
+        if lines not in locations:
+            lid = len(locations) + 1
+            loc = b.p.location.add(id=lid, mapping_id=1, address=0x1000 + lid)
+            for name, line in lines:
+                fid = b.function(name, "app.py", system_name="")
+                loc.line.add(function_id=fid, line=line)
+            locations[lines] = lid
+        return locations[lines]
+
+    for _ in range(rnd.randint(1, 25)):
+        stack = []
+        for _ in range(rnd.randint(1, 7)):
+            inlined = rnd.randint(2, 3) if rnd.random() < 0.2 else 1
+            lines = tuple((rnd.choice(names), rnd.randint(1, 4))
+                          for _ in range(inlined))
+            stack.append(location(lines))
+        space = rnd.choice([1, 10, 100, 1000, 4096, 65536, 10**6]) * rnd.randint(1, 9)
+        labels = {}
+        if rnd.random() < 0.5:
+            labels["k"] = rnd.choice("abc")
+        if rnd.random() < 0.3:
+            labels["j"] = rnd.choice("xy")
+        sizes = [rnd.choice([8, 64, 100, 512, 4096, 1 << 20, 3 << 20])
+                 for _ in range(rnd.choice([0, 0, 1, 2, 6]))]
+        b.sample(stack, [rnd.randint(1, 5), space], labels, {"bytes": sizes})
+    return b.p

@@ -214,6 +214,14 @@ def test_recorded_profile_matches_go_up_to_ties(folder, recorded, flags, monkeyp
     check(folder, flags + [recorded.name], monkeypatch, exact=False)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_random_profiles_match_go(folder, seed, monkeypatch):
+    name = f"random{seed}.pb.gz"
+    pprof.dump(dp.random_profile(seed), folder / name)
+    for flags in ([], ["-nodecount=3"], ["-lines", "-tagfocus=k=a"], ["-call_tree"]):
+        check(folder, flags + [name], monkeypatch)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("flags", [[], ["-lines", "-nodecount=200"]], ids=ids)
 def test_large_profile_matches_go(folder, flags, monkeypatch):
