@@ -3,8 +3,8 @@
     python bench/memory.py --output bench/RESULTS.md        # a few minutes
     python bench/memory.py --rounds 2 --output /tmp/m.md    # smoke run
 
-Runs bench/workloads/alloc.py (allocation-heavy: about ten million
-allocations and frees a second) unprofiled, under pyprof's memory sampler at
+Runs bench/workloads/alloc.py (allocation-heavy: about twenty million
+allocations, and as many frees, a second) unprofiled, under pyprof's memory sampler at
 the default rate (512 KiB), under tracemalloc (its default, one frame) and
 under memray (``memray.Tracker``, its defaults), in alternating rounds with
 the order rotated each round, so that a shared machine's drifts hit all
@@ -124,7 +124,8 @@ def render(args, runs, long_runs, elapsed: float) -> str:
         f"start and {os.getloadavg()[0]:.1f} at the end (other work on the "
         "machine widens the range). Workload: bench/workloads/alloc.py "
         "(small tuples, dicts, instances, strings, growing lists and 64 KiB "
-        "buffers; about ten million allocations and frees per second of CPU). "
+        "buffers; about twenty million allocations, and as many frees, per "
+        "second of CPU). "
         "Each round runs every configuration once, in a rotated order; "
         "overhead is the median of the rounds' (profiled / unprofiled) - 1, "
         "with the lowest and highest round beside it.")
