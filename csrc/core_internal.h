@@ -66,10 +66,10 @@ void pyprof_stackw_finish(pyprof_stackw *w, pyprof_record_head *rec);
 /* ---- walk.c (the only file built with CPython internals) ------------- */
 
 /* The interrupted thread's PyThreadState, or NULL when this thread runs
- * no Python. Context: SIGPROF handler; reads thread-local storage only. */
+ * no Python. Context: the sampling signal handler; reads thread-local storage only. */
 void *pyprof_current_tstate(void);
 /* Push tstate's frames, innermost first, into w; returns 1 if the walk
- * met a corrupt-looking frame (and stopped there), else 0. Context: SIGPROF handler on the thread that
+ * met a corrupt-looking frame (and stopped there), else 0. Context: the signal handler on the thread that
  * owns tstate: no allocation, no locks, no reference counts. */
 uint32_t pyprof_walk(void *tstate, pyprof_stackw *w);
 

@@ -5,9 +5,9 @@
  * it holds plain C types only: no Python.h, no preprocessor logic inside
  * that block.
  *
- * Pipeline: a SIGPROF handler (sampler.c) walks the interrupted thread's
- * Python frames (walk.c) into a fixed-size record of a lock-free ring
- * (ring.c). A Python drain thread copies records out with
+ * Pipeline: a signal handler (sampler.c, on per-thread CPU timers) walks
+ * the interrupted thread's Python frames (walk.c) into a fixed-size
+ * record of a lock-free ring (ring.c). A Python drain thread copies records out with
  * pyprof_sampler_drain(), aggregates them, then turns code pointers into
  * names with the GIL-holding helpers of pyapi.c.
  *
@@ -29,6 +29,7 @@
 #define PYPROF_ESIGNAL -5  /* sigaction failed */
 #define PYPROF_EFULL -6    /* ring full or timer table full */
 #define PYPROF_ESTATE -7   /* not initialised / not running */
+#define PYPROF_EINUSE -8   /* the program uses the signal or timer we need */
 
 #define PYPROF_TIMER_NONE 0
 #define PYPROF_TIMER_THREAD_CPU 1
@@ -55,7 +56,7 @@ typedef struct {
 } pyprof_frame;
 
 typedef struct {
-    uint64_t signals;     /* SIGPROF handled while sampling */
+    uint64_t signals;     /* timer signals handled while sampling */
     uint64_t samples;     /* records written to the ring */
     uint64_t periods;     /* sum of weights of written records */
     uint64_t dropped;     /* records lost because the ring was full */
@@ -63,9 +64,11 @@ typedef struct {
     uint64_t bad_frames;  /* samples dropped: a frame looked corrupt */
     uint64_t no_python;   /* signals on a thread without a Python state */
     uint64_t empty;       /* signals on a Python thread with no frame */
-    uint64_t stray;       /* SIGPROF not sent by one of our timers */
+    uint64_t stray;       /* our signal, not sent by one of our timers */
     int32_t timer;        /* PYPROF_TIMER_* */
     int32_t armed;        /* threads with a live per-thread timer */
+    int32_t signo;        /* the signal our timers deliver; 0 when none */
+    uint32_t moves;       /* times the program took our signal and we moved */
 } pyprof_stats;
 
 typedef struct pyprof_ring pyprof_ring;
@@ -101,6 +104,11 @@ int pyprof_ring_test_trunc(uint32_t total, uint32_t max_frames, void *out);
 int pyprof_sampler_start(uint32_t rate_hz, uint32_t max_frames,
                          uint32_t nslots, int force_itimer);
 int pyprof_sampler_stop(void);
+/* Is our handler still installed for our signal? If the program has
+ * installed its own since, leave that signal to it: move the timers to
+ * another free signal and return its number (> 0), or, with none left,
+ * stop sampling and return PYPROF_EINUSE. 0 when nothing changed. */
+int pyprof_sampler_check(void);
 int pyprof_sampler_running(void);
 size_t pyprof_sampler_record_size(void);
 uint32_t pyprof_sampler_drain(void *out, uint32_t max_records);

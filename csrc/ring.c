@@ -1,4 +1,4 @@
-/* ring.c - the lock-free ring between SIGPROF handlers and the drain.
+/* ring.c - the lock-free ring between sampling-signal handlers and the drain.
  *
  * Many producers (a handler may run on several threads at once), one
  * consumer (the drain thread). Each slot starts with a sequence word:

@@ -1,12 +1,24 @@
-/* sampler.c - timers, the SIGPROF handler, fork and stop.
+/* sampler.c - timers, the sampling signal's handler, fork and stop.
  *
  * Each thread that runs Python gets its own POSIX timer on its own CPU
- * clock, delivering SIGPROF to that very thread (SIGEV_THREAD_ID), so a
+ * clock, delivering a signal to that very thread (SIGEV_THREAD_ID), so a
  * sample always describes the thread whose CPU time elapsed. Which
  * threads to arm is decided by the Python drain thread (it sees thread
- * states come and go); this file only keeps the table of timers. Where
- * timer_create is refused, one process-wide setitimer(ITIMER_PROF) takes
- * over, and the kernel then picks which running thread gets the signal.
+ * states come and go); this file only keeps the table of timers.
+ *
+ * The signal is a real-time one the program leaves at its default action
+ * (searched from SIGRTMAX down), not SIGPROF, so that a program using
+ * SIGPROF, SIGALRM, setitimer or its own POSIX timers keeps them to
+ * itself. SIGPROF is the last choice, taken only when every real-time
+ * signal has a handler. If the program later installs a handler for the
+ * signal in use, pyprof_sampler_check() (called by the drain thread)
+ * notices, leaves that signal to the program and moves every timer to
+ * another free one, or stops sampling when none is left.
+ *
+ * Where timer_create is refused, one process-wide setitimer(ITIMER_PROF)
+ * takes over (SIGPROF only), and the kernel then picks which running
+ * thread gets the signal. That fallback is never used while the program
+ * has a SIGPROF handler or an ITIMER_PROF of its own running.
  *
  * Shared state and what protects it:
  *   g_active, g_in_handler, stat counters: atomics (read by the handler)
@@ -51,6 +63,15 @@ static uint64_t g_period_ns;        /* set before g_active, then read-only */
 static _Atomic uint64_t g_itimer_last_cpu;
 static struct sigaction g_old_action;
 static int g_handler_installed;
+/* The signal the timers deliver; 0 while none is chosen. Written under
+ * g_lock while no timer uses it yet, read by the handler. */
+static _Atomic int g_signo;
+/* Signals the program took from us during this run: never chosen again. */
+static sigset_t g_taken;                  /* g_lock */
+static uint32_t g_moves;                  /* g_lock */
+/* Timer signals carry this address, telling them from a kill() or from a
+ * timer of the program's that happens to use the same signal. */
+static const char g_cookie[] = "pyprof";
 
 static struct {
     _Atomic uint64_t signals, samples, periods, truncated, bad_frames,
@@ -81,7 +102,7 @@ itimer_weight(void)
 }
 
 static void
-on_sigprof(int sig, siginfo_t *info, void *ucontext)
+on_sample(int sig, siginfo_t *info, void *ucontext)
 {
     (void)sig;
     (void)ucontext;
@@ -91,7 +112,8 @@ on_sigprof(int sig, siginfo_t *info, void *ucontext)
         goto out;
     /* With per-thread timers, a SIGPROF from anywhere else (an itimer set
      * by someone, a kill) would be attributed to whatever thread got it. */
-    int from_timer = info && info->si_code == SI_TIMER;
+    int from_timer = info && info->si_code == SI_TIMER &&
+                     info->si_value.sival_ptr == (void *)g_cookie;
     if (g_timer_kind == PYPROF_TIMER_THREAD_CPU && !from_timer) {
         stat_add(&g_stats.stray, 1);
         goto out;
@@ -183,7 +205,8 @@ timer_make(int32_t tid, timer_t *out)
     struct sigevent sev;
     memset(&sev, 0, sizeof(sev));
     sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = SIGPROF;
+    sev.sigev_signo = atomic_load(&g_signo);
+    sev.sigev_value.sival_ptr = (void *)g_cookie;
     sev._sigev_un._tid = tid;
     return timer_create(thread_cpu_clock(tid), &sev, out);
 }
@@ -296,38 +319,77 @@ timers_pause_unlocked(int enable)
 
 /* ---- signal disposition ----------------------------------------------- */
 
+/* A signal the program does not use: default action, and not one it took
+ * from us before. */
 static int
-handler_install(void)
+signal_is_free_unlocked(int signo)
+{
+    struct sigaction current;
+    if (sigismember(&g_taken, signo) == 1)
+        return 0;
+    if (sigaction(signo, NULL, &current) != 0)
+        return 0;
+    return !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL;
+}
+
+/* The signal for per-thread timers: the highest free real-time signal
+ * (programs that use them mostly count up from SIGRTMIN), else SIGPROF
+ * if free, else 0. */
+static int
+signal_pick_unlocked(void)
+{
+    for (int signo = SIGRTMAX; signo >= SIGRTMIN; signo--)
+        if (signal_is_free_unlocked(signo))
+            return signo;
+    return signal_is_free_unlocked(SIGPROF) ? SIGPROF : 0;
+}
+
+static int
+handler_install(int signo)
 {
     struct sigaction action;
     memset(&action, 0, sizeof(action));
-    action.sa_sigaction = on_sigprof;
+    action.sa_sigaction = on_sample;
     action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&action.sa_mask);
-    if (sigaction(SIGPROF, &action, &g_old_action) != 0)
+    if (sigaction(signo, &action, &g_old_action) != 0)
         return PYPROF_ESIGNAL;
+    atomic_store(&g_signo, signo);
     g_handler_installed = 1;
     return PYPROF_OK;
 }
 
-/* Give SIGPROF back to its previous owner. A signal already generated by
- * a deleted timer may still be pending; passing through SIG_IGN discards
- * it (on every thread), so a default action of "terminate" cannot hit us
- * after stop. */
+/* Is our handler still the one for the signal in use? */
+static int
+handler_owned_unlocked(void)
+{
+    struct sigaction current;
+    int signo = atomic_load(&g_signo);
+    if (!g_handler_installed || !signo ||
+        sigaction(signo, NULL, &current) != 0)
+        return 0;
+    return (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sample;
+}
+
+/* Give the signal back to its previous owner. A signal already generated
+ * by a deleted timer may still be pending; passing through SIG_IGN
+ * discards it (on every thread), so a default action of "terminate"
+ * cannot hit us after stop. */
 static void
 handler_restore(void)
 {
     if (!g_handler_installed)
         return;
+    int signo = atomic_load(&g_signo);
     struct sigaction current, ignore;
     memset(&ignore, 0, sizeof(ignore));
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);
-    sigaction(SIGPROF, &ignore, &current);
-    if (current.sa_sigaction == on_sigprof)
-        sigaction(SIGPROF, &g_old_action, NULL);
+    sigaction(signo, &ignore, &current);
+    if (current.sa_sigaction == on_sample)
+        sigaction(signo, &g_old_action, NULL);
     else
-        sigaction(SIGPROF, &current, NULL); /* someone replaced ours */
+        sigaction(signo, &current, NULL); /* someone replaced ours */
     g_handler_installed = 0;
 }
 
@@ -449,17 +511,37 @@ pyprof_sampler_start(uint32_t rate_hz, uint32_t max_frames, uint32_t nslots,
     g_rng = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)getpid() ^
             0x9E3779B97F4A7C15ULL;
 
+    sigemptyset(&g_taken);
+    g_moves = 0;
     /* Probe: can this process make a per-thread CPU timer at all? */
     g_timer_kind = PYPROF_TIMER_ITIMER;
-    if (!force_itimer) {
+    int signo = signal_pick_unlocked();
+    atomic_store(&g_signo, signo);
+    if (!force_itimer && signo) {
         timer_t probe;
         if (timer_make(pyprof_gettid(), &probe) == 0) {
             timer_delete(probe);
             g_timer_kind = PYPROF_TIMER_THREAD_CPU;
         }
     }
-    if ((rc = handler_install()) != PYPROF_OK)
+    if (g_timer_kind == PYPROF_TIMER_ITIMER) {
+        /* The fallback is SIGPROF's: only while the program leaves both
+         * the signal and the timer alone. */
+        struct itimerval theirs;
+        signo = SIGPROF;
+        if (!signal_is_free_unlocked(SIGPROF) ||
+            (getitimer(ITIMER_PROF, &theirs) == 0 &&
+             (theirs.it_value.tv_sec || theirs.it_value.tv_usec))) {
+            g_timer_kind = PYPROF_TIMER_NONE;
+            atomic_store(&g_signo, 0);
+            rc = PYPROF_EINUSE;
+            goto out;
+        }
+    }
+    if ((rc = handler_install(signo)) != PYPROF_OK) {
+        g_timer_kind = PYPROF_TIMER_NONE;
         goto out;
+    }
     atomic_store(&g_active, 1);
     if (g_timer_kind == PYPROF_TIMER_ITIMER) {
         struct timespec cpu;
@@ -476,6 +558,85 @@ pyprof_sampler_start(uint32_t rate_hz, uint32_t max_frames, uint32_t nslots,
             goto out;
         }
     }
+out:
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+/* Move every armed timer to `signo` (our handler is already installed
+ * there). A timer that cannot be remade is dropped; the drain thread's
+ * next scan arms its thread again. */
+static void
+timers_move_unlocked(void)
+{
+    for (int i = 0; i < g_ntimers; i++) {
+        if (!g_timers[i].tid)
+            continue;
+        struct itimerspec left;
+        memset(&left, 0, sizeof(left));
+        timer_gettime(g_timers[i].timer, &left);
+        timer_delete(g_timers[i].timer);
+        timer_t timer;
+        if (timer_make(g_timers[i].tid, &timer) != 0) {
+            g_timers[i].tid = 0;
+            continue;
+        }
+        struct itimerspec spec = first_expiry_unlocked();
+        if (left.it_value.tv_sec || left.it_value.tv_nsec)
+            spec.it_value = left.it_value;
+        if (timer_settime(timer, 0, &spec, NULL) != 0) {
+            timer_delete(timer);
+            g_timers[i].tid = 0;
+            continue;
+        }
+        g_timers[i].timer = timer;
+    }
+}
+
+int
+pyprof_sampler_check(void)
+{
+    int rc = PYPROF_OK;
+    pthread_mutex_lock(&g_lock);
+    if (!atomic_load(&g_active) || g_timer_kind == PYPROF_TIMER_NONE ||
+        handler_owned_unlocked())
+        goto out;
+    /* The program installed its own handler (or a default action) for our
+     * signal: it is the program's from now on. */
+    int old = atomic_load(&g_signo);
+    sigaddset(&g_taken, old);
+    g_handler_installed = 0;
+    int signo = 0;
+    if (g_timer_kind == PYPROF_TIMER_THREAD_CPU)
+        signo = signal_pick_unlocked();
+    if (signo && handler_install(signo) == PYPROF_OK) {
+        timers_move_unlocked();
+        g_moves++;
+        rc = signo;
+        goto out;
+    }
+    /* Nowhere to go: stop sampling, leaving the program's timers alone. */
+    for (int i = 0; i < g_ntimers; i++) {
+        if (g_timers[i].tid)
+            timer_delete(g_timers[i].timer);
+        g_timers[i].tid = 0;
+    }
+    g_ntimers = 0;
+    if (g_timer_kind == PYPROF_TIMER_ITIMER) {
+        /* Off only if the running ITIMER_PROF is still ours (same period);
+         * the program may have set its own already. */
+        struct itimerval now;
+        if (getitimer(ITIMER_PROF, &now) == 0 &&
+            now.it_interval.tv_sec == g_period.tv_sec &&
+            now.it_interval.tv_usec == g_period.tv_nsec / 1000) {
+            struct itimerval off;
+            memset(&off, 0, sizeof(off));
+            setitimer(ITIMER_PROF, &off, NULL);
+        }
+    }
+    g_timer_kind = PYPROF_TIMER_NONE;
+    atomic_store(&g_signo, 0);
+    rc = PYPROF_EINUSE;
 out:
     pthread_mutex_unlock(&g_lock);
     return rc;
@@ -538,5 +699,7 @@ pyprof_sampler_get_stats(pyprof_stats *out)
     out->timer = g_timer_kind;
     for (int i = 0; i < g_ntimers; i++)
         out->armed += g_timers[i].tid != 0;
+    out->signo = g_timer_kind == PYPROF_TIMER_NONE ? 0 : atomic_load(&g_signo);
+    out->moves = g_moves;
     pthread_mutex_unlock(&g_lock);
 }

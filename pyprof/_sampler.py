@@ -55,6 +55,9 @@ DRAIN_INTERVAL_S = 0.02
 LOW_RATE_HZ = 250
 LOW_RATE_DRAIN_INTERVAL_S = 0.1
 RING_SLOTS = 4096  # at 10 kHz on 4 busy threads, ~100 ms of headroom
+# PYPROF_RING_SLOTS=N (a power of two, 2 or more) sets a smaller ring, so
+# that tests can overflow it.
+RING_SLOTS_ENV = "PYPROF_RING_SLOTS"
 DRAIN_BATCH = 512  # records copied out per C call
 MAX_RATE_HZ = 100_000
 MAX_THREAD_STATES = 4096
@@ -90,7 +93,33 @@ _ERRORS = {
     _lib.PYPROF_ESIGNAL: "could not install the SIGPROF handler",
     _lib.PYPROF_EFULL: "too many threads to give each a timer",
     _lib.PYPROF_ESTATE: "the sampler is not running",
+    _lib.PYPROF_EINUSE: ("per-thread CPU timers are not available here, and "
+                         "the fallback needs SIGPROF and ITIMER_PROF, which "
+                         "the program uses itself"),
 }
+
+
+def signal_name(signo: int) -> str:
+    """SIGPROF, SIGRTMIN+3, ...: how a signal number reads in messages."""
+    import signal
+
+    if signo <= 0:
+        return "no signal"
+    if signal.SIGRTMIN < signo <= signal.SIGRTMAX:
+        return f"SIGRTMIN+{signo - signal.SIGRTMIN}"
+    try:
+        return signal.Signals(signo).name
+    except ValueError:
+        return f"signal {signo}"
+
+
+def _ring_slots() -> int:
+    text = os.environ.get(RING_SLOTS_ENV, "")
+    if text.isdigit():
+        slots = int(text)
+        if slots >= 2 and slots & (slots - 1) == 0:
+            return slots
+    return RING_SLOTS
 
 
 class SamplerError(Exception):
@@ -313,7 +342,7 @@ class Sampler:
                 raise SamplerError("a sampler is already running in this process")
             _lib.pyprof_codes_enable()
             rc = _lib.pyprof_sampler_start(self.rate_hz, self.max_frames,
-                                           RING_SLOTS, int(self._force_itimer))
+                                           _ring_slots(), int(self._force_itimer))
             if rc != 0:
                 raise SamplerError(f"cannot start sampling: {_ERRORS.get(rc, rc)}")
             _running = self
@@ -328,6 +357,8 @@ class Sampler:
         self._buffer = _ffi.new("char[]", self._record_size * DRAIN_BATCH)
         stats = _ffi.new("pyprof_stats *")
         _lib.pyprof_sampler_get_stats(stats)
+        self._signo = stats.signo
+        self._started_at = time.monotonic()
         if stats.timer == _lib.PYPROF_TIMER_ITIMER:
             self.warnings.append(
                 "per-thread CPU timers are not available here; sampling with "
@@ -529,6 +560,7 @@ class Sampler:
                     _lib.pyprof_thread_disarm(tid)
                     del self._armed[tid]
             while not stop.wait(self.drain_interval_s):
+                self._check_signal()
                 self._scan_threads()
                 self._drain()
                 hook = self.on_drain
@@ -541,6 +573,31 @@ class Sampler:
                     # must then be sampled.
                     self._drain_tid = 0
             done.release()
+
+    def _check_signal(self) -> None:
+        """Leave our signal to the program if it has installed a handler
+        for it since the last wake (see pyprof_sampler_check in C).
+
+        Limitation: timer signals the kernel sends between the program's
+        sigaction and this check (at most one drain interval, 20 ms, or
+        100 ms at 250 Hz and below) reach the program's new handler.
+        """
+        old = self._signo
+        rc = _lib.pyprof_sampler_check()
+        if rc == 0:
+            return
+        took = (f"the program installed its own handler for "
+                f"{signal_name(old)}, the signal pyprof sampled with")
+        if rc > 0:
+            self._signo = rc
+            self.warnings.append(f"{took}; pyprof moved to {signal_name(rc)}")
+        else:
+            self._signo = 0
+            elapsed = time.monotonic() - self._started_at
+            self.warnings.append(
+                f"{took}, and no free signal was left: sampling stopped "
+                f"{elapsed:.1f}s into the recording, so the profile covers "
+                f"only that part")
 
     # ---- fork -------------------------------------------------------------
 
@@ -817,6 +874,7 @@ class Sampler:
             "requested_hz": self.rate_hz,
             "effective_hz": round(effective, 1),
             "threads": len(getattr(self, "_ever_armed", ())),
+            "signal": signal_name(c.signo) if c.timer else "none",
         }
 
     def _warn_rate(self) -> None:

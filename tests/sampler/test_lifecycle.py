@@ -1,5 +1,7 @@
 """Code-object lifetime, fork, fallbacks and the SIGPROF handler's owner."""
 
+import signal
+
 import pytest
 
 from pyprof._sampler import Sampler
@@ -221,17 +223,19 @@ def test_timers_of_ended_threads_are_deleted(scenario):
     assert result["threads"] == 6, result
 
 
-def test_sigprof_from_elsewhere_is_not_a_sample(scenario):
+def test_our_signal_from_elsewhere_is_not_a_sample(scenario):
     result = scenario("""
         import os, signal
         from pyprof import _core
         s = Sampler(rate_hz=100)
         s.start()
-        for _ in range(50):
-            os.kill(os.getpid(), signal.SIGPROF)
         stats = _core.ffi.new("pyprof_stats *")
         _core.lib.pyprof_sampler_get_stats(stats)
+        for _ in range(50):
+            os.kill(os.getpid(), stats.signo)
+        _core.lib.pyprof_sampler_get_stats(stats)
         s.stop()
-        report(stray=stats.stray)
+        report(stray=stats.stray, signo=stats.signo)
     """)
     assert result["stray"] == 50
+    assert signal.SIGRTMIN <= result["signo"] <= signal.SIGRTMAX
