@@ -101,8 +101,6 @@ _ERRORS = {
 
 def signal_name(signo: int) -> str:
     """SIGPROF, SIGRTMIN+3, ...: how a signal number reads in messages."""
-    import signal
-
     if signo <= 0:
         return "no signal"
     if signal.SIGRTMIN < signo <= signal.SIGRTMAX:
@@ -358,6 +356,7 @@ class Sampler:
         stats = _ffi.new("pyprof_stats *")
         _lib.pyprof_sampler_get_stats(stats)
         self._signo = stats.signo
+        self._itimer = stats.timer == _lib.PYPROF_TIMER_ITIMER
         self._started_at = time.monotonic()
         if stats.timer == _lib.PYPROF_TIMER_ITIMER:
             self.warnings.append(
@@ -594,10 +593,13 @@ class Sampler:
         else:
             self._signo = 0
             elapsed = time.monotonic() - self._started_at
+            if old == signal.SIGPROF and self._itimer:
+                why = "the process-wide fallback timer has no other signal"
+            else:
+                why = "no free signal was left"
             self.warnings.append(
-                f"{took}, and no free signal was left: sampling stopped "
-                f"{elapsed:.1f}s into the recording, so the profile covers "
-                f"only that part")
+                f"{took}, and {why}: sampling stopped {elapsed:.1f}s into "
+                f"the recording, so the profile covers only that part")
 
     # ---- fork -------------------------------------------------------------
 
