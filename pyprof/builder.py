@@ -36,6 +36,22 @@ Aggregate = Mapping[Tuple[str, Sequence[Frame]], Sequence[int]]
 MAPPING_ID = 1
 
 
+def _valid_utf8(text: str) -> str:
+    """text as pprof can store it: file names Python could not decode carry
+    their bad bytes as lone surrogates, which UTF-8 cannot encode; those
+    bytes are written as \\xNN (any other lone surrogate as \\udNNN)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 class _Tables:
     """Interning tables for strings, functions and locations."""
 
@@ -50,7 +66,7 @@ class _Tables:
         index = self.strings.get(text)
         if index is None:
             index = len(self.profile.string_table)
-            self.profile.string_table.append(text)
+            self.profile.string_table.append(_valid_utf8(text))
             self.strings[text] = index
         return index
 

@@ -8,7 +8,6 @@ tests hold the margins, wide enough for a loaded two-core machine.
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -122,21 +121,3 @@ def run_program(tmp_path, load_profile):
         return result
 
     return run
-
-
-def go_tool():
-    """go, or a skip (a failure in CI) when it is not installed."""
-    go = shutil.which("go")
-    if go is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("go is required in CI: go tool pprof is the reference")
-        pytest.skip("go is not installed; install golang-go to check with pprof")
-    return go
-
-
-def go_reads(path):
-    """go tool pprof -raw reads the file without an error; its output."""
-    proc = subprocess.run([go_tool(), "tool", "pprof", "-raw", str(path)],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
