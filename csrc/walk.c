@@ -1,7 +1,7 @@
 /* walk.c - read the interrupted thread's Python stack from the sampling
  * signal's handler. This is the only file built against CPython's
- * internal headers (Py_BUILD_CORE), because the frame structures it reads are private and
- * change with every minor version; keep it that way.
+ * internal headers (Py_BUILD_CORE), because the frame structures it
+ * reads are private and change with every minor version; keep it that way.
  *
  * Rules for everything here: no allocation, no locks, no reference count
  * changes, no C-API call except the thread-local read of the current
