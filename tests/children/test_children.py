@@ -4,6 +4,7 @@ samples labelled with its pid, its command line in the comments."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -305,3 +306,35 @@ def test_a_fork_child_leaving_a_profile_block_leaves_the_parents_file(tmp_path):
 
     cpu = cpu_by_pid(pprof.load(str(out)))
     assert cpu[None]["in_parent"] > 0  # the API's profiles have no pid label
+
+
+def test_a_child_that_outlives_the_program_is_marked_still_running(
+    record, per_pid, tmp_path
+):
+    """pyprof waits a moment for processes still running when the program
+    ends, then writes what they have spooled and says so."""
+    (tmp_path / "lingers.py").write_text(BURN + textwrap.dedent("""
+        import os, sys
+        def before_sleep():
+            burn(0.7)
+        before_sleep()
+        print(os.getpid(), flush=True)
+        time.sleep(30)  # outlives the program and pyprof's wait
+    """))
+    main = write(tmp_path, "main.py", """
+        import subprocess, sys
+        child = subprocess.Popen([sys.executable, "lingers.py"],
+                                 stdout=subprocess.PIPE, text=True)
+        print(child.stdout.readline().strip(), flush=True)
+    """)
+    result, path = record(sys.executable, str(main))
+    child_pid = int(result.stdout.split()[0])
+    try:
+        assert result.returncode == 0, result.stderr
+        cpu, notes = per_pid(path)
+        assert cpu[child_pid]["before_sleep"] > 0.2e9
+        line = next(c for c in notes if c.startswith(f"pid {child_pid}: "))
+        assert "still running" in line and "lingers.py" in line
+        assert "recovered" not in last_line(result.stderr)
+    finally:
+        os.kill(child_pid, signal.SIGKILL)
