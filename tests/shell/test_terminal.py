@@ -98,6 +98,7 @@ def test_history_is_kept_across_sessions(tmp_path):
 def test_ctrl_c_clears_the_line_and_ctrl_d_leaves(tmp_path):
     child, _ = _start(tmp_path)
     child.send("top 5")
+    child.expect_exact("top 5")  # echoed: readline has the line
     child.sendintr()
     child.expect_exact(PROMPT)
     after = terminal_text(_say(child, "top 1"))
