@@ -56,6 +56,11 @@ SESSIONS = {
         "tree", "ignore=", "hide=*", "top 2", "hide=", "top 4 >", "output",
         "tagfocus=thread=nothing", "top 2", "tagfocus=", "top 2",
     ],
+    # A large profile (a million samples): the defaults and a few options.
+    "large": [
+        "top", "top -cum 5", "tree", "nodecount=4", "lines=true", "top",
+        "focus=runtime", "top -cum", "o",
+    ],
     # Help: the same commands and options in pprof's layout (the wording
     # is pyprof's own, see the README).
     "help": [
@@ -74,11 +79,13 @@ RUNS = [
     ("reports", "go.nomappings.crash"), ("sample_index", "go.nomappings.crash"),
     ("options", "go.nomappings.crash"),
     ("reports", "cppbench.cpu_no_samples_type"),
+    ("large", "large.cpu"),
 ]
 PROFILE_PATHS = {
     "sample.cpu": SAMPLE,
     "go.nomappings.crash": HEAP,
     "cppbench.cpu_no_samples_type": CPPBENCH,
+    "large.cpu": LARGE,
 }
 
 
