@@ -38,7 +38,9 @@ SESSIONS = {
         "ignore=", "trim=false", "tree", "trim=true", "noinlines=true", "top 4",
         "noinlines=false", "mean=true", "top 2", "mean=false",
         "relative_percentages=true", "focus=evacuate", "top 3", "focus=",
-        "nodecount=3 //: a comment", "top", "o", "exit",
+        "nodecount=3 //: a comment", "top", "compact_labels=false", "top 2",
+        "peek busyLoop", "traces", "compact_labels=true", "output=report.txt",
+        "top 2", "tree", "o", "output=", "exit",
     ],
     # Sample types: by name, by number, the shortcuts, and bad ones.
     "sample_index": [
