@@ -17,8 +17,10 @@ memory sampler stops.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
 import types
 from typing import Any
@@ -183,19 +185,35 @@ def stats() -> Dict[str, int]:
     return {name: int(getattr(c, name)) for name in names}
 
 
+_ignoring = threading.local()
+
+
+@contextlib.contextmanager
+def pyprofs_own_work():
+    """Do not sample the calling thread's allocations inside this block
+    (pyprof's own work on a snapshot or a profile); blocks nest."""
+    depth = getattr(_ignoring, "depth", 0)
+    if depth == 0:
+        _lib.pyprof_mem_ignore_thread(1)
+    _ignoring.depth = depth + 1
+    try:
+        yield
+    finally:
+        _ignoring.depth = depth
+        if depth == 0:
+            _lib.pyprof_mem_ignore_thread(0)
+
+
 def snapshot(max_frames: int, main_file: str = "") -> HeapSnapshot:
     """The current tables as a HeapSnapshot (the calling thread's own
     allocations meanwhile are not sampled)."""
-    _lib.pyprof_mem_ignore_thread(1)
-    try:
+    with pyprofs_own_work():
         now_ns = time.time_ns()
         stacks, frames, n = _copy_tables()
         current = stats()
         aggregate, raw = _resolve(stacks, frames, n, max_frames)
         return HeapSnapshot(aggregate, raw, rate=current["rate"], time_ns=now_ns,
                             stats=current, main_file=main_file)
-    finally:
-        _lib.pyprof_mem_ignore_thread(0)
 
 
 def _copy_tables():

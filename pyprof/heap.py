@@ -156,8 +156,9 @@ def profile(default_sample_type: str = "inuse_space"):
     """
     from pyprof.session import main_file_of
 
-    return HeapProfile(snapshot(main_file_of()),
-                       default_sample_type=default_sample_type).proto
+    with _core().pyprofs_own_work():
+        return HeapProfile(snapshot(main_file_of()),
+                           default_sample_type=default_sample_type).proto
 
 
 class HeapProfile:
