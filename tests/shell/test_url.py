@@ -108,11 +108,14 @@ LIVE_PROGRAM = textwrap.dedent("""
 
 @pytest.fixture
 def live_url(tmp_path):
-    program = subprocess.Popen([sys.executable, "-c", LIVE_PROGRAM], stdout=subprocess.PIPE,
-                               text=True, env=clean_env(tmp_path), start_new_session=True)
+    errors = tmp_path / "live.err"
+    with open(errors, "w") as stderr:
+        program = subprocess.Popen([sys.executable, "-c", LIVE_PROGRAM],
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                   env=clean_env(tmp_path), start_new_session=True)
     try:
         port = program.stdout.readline().strip()
-        assert port.isdigit(), "the live program did not start its server"
+        assert port.isdigit(), "the live program did not start: " + errors.read_text()
         yield f"http://127.0.0.1:{port}/debug/pprof/profile?seconds=1"
     finally:
         os.killpg(program.pid, signal.SIGKILL)
