@@ -590,6 +590,10 @@ class TerminalUI(PlainUI):
         if history and os.path.exists(history):
             try:
                 readline.read_history_file(history)
+                if readline.get_current_history_length() > HISTORY_LINES:
+                    # Trimmed here rather than on leaving, so that lines
+                    # another session appended meanwhile are kept.
+                    readline.write_history_file(history)
             except OSError as exc:
                 self._history_failed("reading", exc)
 
@@ -625,14 +629,6 @@ class TerminalUI(PlainUI):
             text += "\n"
         self.stderr.write("\033[0;31m" + text + "\033[0m")
         self.stderr.flush()
-
-    def close(self) -> None:
-        if self.history:
-            try:
-                # Keep the file at HISTORY_LINES lines.
-                self.readline.write_history_file(self.history)
-            except OSError:
-                pass
 
 
 def history_path() -> str:

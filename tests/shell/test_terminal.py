@@ -95,6 +95,19 @@ def test_history_is_kept_across_sessions(tmp_path):
     assert "Showing top 2 nodes out of 14" in again
 
 
+def test_history_keeps_the_last_thousand_lines(tmp_path):
+    (tmp_path / "history").write_text("".join(f"top {i}\n" for i in range(1, 1201)))
+    child, _ = _start(tmp_path)
+    recalled = terminal_text(_say(child, "\x1b[A"))
+    _say(child, "top 2")
+    _quit(child)
+    lines = (tmp_path / "history").read_text().splitlines()
+
+    assert recalled.startswith("top 1200\n")  # the newest line comes back first
+    assert len(lines) <= 1001 and lines[-2:] == ["top 1200", "top 2"]
+    assert lines[0] != "top 1"  # the oldest went
+
+
 def test_ctrl_c_clears_the_line_and_ctrl_d_leaves(tmp_path):
     child, _ = _start(tmp_path)
     child.send("top 5")
