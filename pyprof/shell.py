@@ -693,10 +693,13 @@ class Completer:
         command = re.sub(r"[0-9]+$", "", before[0]) or before[0]
         if command in COMMANDS:
             if text.startswith("-"):
-                flags = ["-cum"] + ["-" + n for n in OPTION_BY_NAME if is_bool_like(n)] \
-                    + ["-" + c for c in CHOICE_OWNER]
+                names = [n for n in OPTION_BY_NAME if is_bool_like(n)]
+                names += list(CHOICE_OWNER)
+                flags = ["-cum"] + ["-" + n for n in names]
                 found = [f for f in flags if f.startswith(text)]
-                return sorted(set(found)) or ["-" + f for f in self._functions(text[1:])]
+                if found:
+                    return sorted(set(found))
+                return ["-" + f for f in self._functions(text[1:])]
             return self._functions(text)
         return []
 
@@ -734,7 +737,8 @@ class Shell:
     """
 
     def __init__(self, ui, config: Config, sample_types: Sequence[str],
-                 make_report: Callable[[str, Optional[str], dict], Tuple[str, List[str]]],
+                 make_report: Callable[[str, Optional[str], dict],
+                                       Tuple[str, List[str]]],
                  check_sample_index: Callable[[str], str]) -> None:
         self.ui = ui
         self.config = config
@@ -858,7 +862,8 @@ class Shell:
                 f.write(text.encode("utf-8", "surrogateescape"))
         except OSError as exc:
             reason = (exc.strerror or str(exc))
-            raise ShellError(f"open {output}: {reason[:1].lower()}{reason[1:]}") from None
+            reason = reason[:1].lower() + reason[1:]
+            raise ShellError(f"open {output}: {reason}") from None
 
 
 def check_regexp(pattern: str, what: str) -> None:
@@ -892,7 +897,8 @@ def go_regexp_message(exc: re.error, pattern: str) -> str:
         code = "missing argument to repetition operator"
         expr = operator.group() if operator else pattern[pos:pos + 1]
     elif msg == "multiple repeat":
-        code, expr = "invalid nested repetition operator", pattern[max(pos - 1, 0):pos + 1]
+        code = "invalid nested repetition operator"
+        expr = pattern[max(pos - 1, 0):pos + 1]
     elif msg.startswith("bad escape"):
         code, expr = "invalid escape sequence", pattern[pos:pos + 2]
     elif msg.startswith("bad character range"):

@@ -120,8 +120,8 @@ def _starting_config(settings: dict, prepared):
         try:
             index = graph.select_sample(prepared, config["sample_index"])
         except graph.GraphError as exc:
-            raise UsageError(f"shell: {exc}",
-                             "pass -sample_index with one of the types listed") from None
+            hint = "pass -sample_index with one of the types listed"
+            raise UsageError(f"shell: {exc}", hint) from None
         config.values["sample_index"] = prepared.sample_types[index][0]
     return config
 

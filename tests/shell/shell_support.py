@@ -47,7 +47,8 @@ def clean_env(folder, **extra):
 
 def run_session(command, session, profile, folder, timeout=120):
     """Feed a session's lines on stdin; the CompletedProcess (bytes)."""
-    return subprocess.run([*command, str(PROFILE_PATHS[profile])], input=script(session),
+    return subprocess.run([*command, str(PROFILE_PATHS[profile])],
+                          input=script(session),
                           capture_output=True, cwd=folder, env=clean_env(folder),
                           timeout=timeout)
 

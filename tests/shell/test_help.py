@@ -16,23 +16,14 @@ ROW = re.compile(r"^( {4}| {6})(\S+) ")
 
 
 def _skeleton(text, drop=()):
-    """Each line reduced to what must match: a listing row to its indent
-    and name, a usage line to itself, a description to a mark."""
+    """The full help with each listing row cut to its indent and name
+    (rows named in drop left out); other lines as they are."""
     out = []
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
+    for line in text.splitlines():
         row = ROW.match(line)
         if row and row.group(2) in drop:
             continue
-        if row and len(line) > 21 and line[21 if row.group(1) == "    " else 23:].strip() \
-                or row and line.rstrip() == line[:21].rstrip():
-            out.append(row.group(1) + row.group(2))
-        elif i > 0 and lines[i - 1] == "  Usage:":
-            out.append(line)  # the command's syntax
-        elif line.startswith("  ") or line == "" or line.endswith(":"):
-            out.append(line if not line.startswith("    ") else "    ...")
-        else:
-            out.append("...")
+        out.append(row.group(1) + row.group(2) if row else line)
     return out
 
 

@@ -55,5 +55,6 @@ def test_stored_expectations_are_real_go_sessions():
     err = (EXPECTED / "reports.sample.cpu.err").read_text()
     out = (EXPECTED / "reports.sample.cpu.out").read_text()
     assert "Local symbolization failed" in err  # only go tool pprof says this
-    assert out.startswith("(pprof) Showing nodes accounting for 1.76s, 100% of 1.76s total\n")
+    assert out.startswith("(pprof) Showing nodes accounting for 1.76s, 100% of "
+                          "1.76s total\n")
     assert out.endswith("(pprof) ")

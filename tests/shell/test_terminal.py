@@ -48,13 +48,13 @@ def _piped(lines, tmp_path):
 
 def test_terminal_shows_the_piped_reports(tmp_path):
     child, greeting = _start(tmp_path)
-    shown = [terminal_text(_say(child, line)) for line in ("top 3", "tree", "peek mapiter")]
+    lines = ("top 3", "tree", "peek mapiter")
+    shown = [terminal_text(_say(child, line)) for line in lines]
     status = _quit(child)
 
     assert terminal_text(greeting).startswith("File: sample.bin\nType: cpu\n")
-    assert shown == [f"{line}\n{text}" for line, text in
-                     zip(("top 3", "tree", "peek mapiter"),
-                         _piped(["top 3", "tree", "peek mapiter"], tmp_path))]
+    assert shown == [f"{line}\n{text}"
+                     for line, text in zip(lines, _piped(lines, tmp_path))]
     assert status == 0
 
 
@@ -125,7 +125,8 @@ def test_ctrl_c_clears_the_line_and_ctrl_d_leaves(tmp_path):
 def test_terminal_matches_go_tool_pprof_on_a_terminal(line, tmp_path):
     go = need_go()
     outputs = []
-    for command in ([go, "tool", "pprof", str(SAMPLE)], [*PYPROF, "shell", str(SAMPLE)]):
+    for command in ([go, "tool", "pprof", str(SAMPLE)],
+                    [*PYPROF, "shell", str(SAMPLE)]):
         child, _ = _start(tmp_path, command)
         outputs.append(terminal_text(_say(child, line)))
         child.send("quit\r")

@@ -65,7 +65,8 @@ def test_url_is_fetched_saved_with_a_counter_and_shown(corpus_url, tmp_path):
     offline = _shell([str(SAMPLE)], tmp_path)
     saved = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("pprof."))
 
-    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
     assert saved == ["pprof.sample.bin.samples.cpu.001.pb.gz",
                      "pprof.sample.bin.samples.cpu.002.pb.gz"]
     for done, name in ((first, saved[0]), (second, saved[1])):
@@ -123,7 +124,8 @@ def live_url(tmp_path):
 
 
 def test_live_pyprof_endpoint_twice_gives_001_then_002(live_url, tmp_path):
-    runs = [_shell([live_url], tmp_path, lines=("top 5", "peek spin_for")) for _ in range(2)]
+    lines = ("top 5", "peek spin_for")
+    runs = [_shell([live_url], tmp_path, lines=lines) for _ in range(2)]
     saved = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("pprof."))
 
     for done in runs:
