@@ -39,6 +39,8 @@ from typing import Optional
 from typing import Sequence
 from typing import Tuple
 
+from pyprof.errors import PyprofError
+
 PROMPT = "(pprof) "
 GREETING = 'Entering interactive mode (type "help" for commands, "o" for options)'
 HISTORY_ENV = "PYPROF_HISTFILE"
@@ -784,6 +786,14 @@ class Shell:
                     return False
             except ShellError as exc:
                 self.ui.print_error(str(exc))
+            except PyprofError as exc:
+                self.ui.print_error(exc.message)
+            except Exception as exc:  # a bug must not end a long session
+                if os.environ.get("PYPROF_DEBUG"):
+                    raise
+                self.ui.print_error(
+                    f"internal error running {part!r}: {type(exc).__name__}: {exc} "
+                    "(PYPROF_DEBUG=1 shows where)")
         return True
 
     def _execute_one(self, line: str) -> bool:

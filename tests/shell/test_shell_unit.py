@@ -176,3 +176,24 @@ def test_the_group_still_answers_help_version_and_unknown_commands(
     assert "Traceback" not in text
     if status:
         assert len(text.splitlines()) <= 2  # the error and a hint
+
+
+def test_a_failing_report_prints_one_line_and_the_session_goes_on(monkeypatch):
+    monkeypatch.delenv("PYPROF_DEBUG", raising=False)
+    calls = []
+
+    def broken(command, regexp, settings):
+        calls.append(command)
+        raise ValueError("boom")
+
+    out = io.StringIO()
+    out.buffer = io.BytesIO()
+    err = io.StringIO()
+    ui = sh.PlainUI(io.StringIO("top\ntop 2\n"), out, err)
+    sh.Shell(ui, sh.Config(), ["cpu"], broken, lambda v: v).run()
+
+    assert calls == ["top", "top"]
+    assert err.getvalue().splitlines() == [
+        "internal error running 'top': ValueError: boom (PYPROF_DEBUG=1 shows where)",
+        "internal error running 'top 2': ValueError: boom (PYPROF_DEBUG=1 shows where)",
+    ]
