@@ -123,6 +123,22 @@ def _ring_slots() -> int:
 class SamplerError(Exception):
     """The sampler cannot start: bad rate, already running, no timer."""
 
+    hint: Optional[str] = None
+
+
+def _busy_error(other: Optional["Sampler"]) -> SamplerError:
+    """Why start() is refused while ``other`` runs: a recording, or a live
+    CPU profile (pyprof.live) that holds or still uses the sampler."""
+    who = ""
+    if other is not None:
+        who = other.holder or (other.tap_holder if other.released else "")
+    if not who:
+        return SamplerError("a sampler is already running in this process")
+    error = SamplerError(f"{who} is running and holds the sampler")
+    error.hint = ("start again once it is over (it ends with its seconds, or "
+                  "at once with the server's stop())")
+    return error
+
 
 # The C core is one per process; so is the running sampler.
 _running: Optional["Sampler"] = None
@@ -289,6 +305,13 @@ class Sampler:
         # Called by the drain thread after each drain (pyprof record's
         # bootstrap spools samples to disk from here); must not raise.
         self.on_drain: Optional[Callable[[], None]] = None
+        # Who runs this sampler when it is not a recording (pyprof.live's
+        # own CPU profiles), and who tapped it last; said when another
+        # start() is refused.
+        self.holder = ""
+        self.tap_holder = ""
+        # Set when stop() left the sampler running for a tap.
+        self.released = False
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -337,7 +360,7 @@ class Sampler:
         global _running
         with _running_lock:
             if self._running or _running is not None:
-                raise SamplerError("a sampler is already running in this process")
+                raise _busy_error(_running)
             _lib.pyprof_codes_enable()
             rc = _lib.pyprof_sampler_start(self.rate_hz, self.max_frames,
                                            _ring_slots(), int(self._force_itimer))
@@ -346,6 +369,7 @@ class Sampler:
             _running = self
             self._running = True
         self.warnings = []
+        self.released = False
         self._samples = self._periods = self._empty = 0
         self._last_stack = {}
         self._armed = {}  # the C core deleted every timer at the last stop
@@ -369,11 +393,25 @@ class Sampler:
         with self._drain_ctl:
             self._start_drain_thread()
 
-    def stop(self) -> None:
-        """Disarm every timer and drain what is left; safe to call twice."""
+    def stop(self, force: bool = False) -> None:
+        """Disarm every timer and drain what is left; safe to call twice.
+
+        While a tap is collecting (a live profile from pyprof.live), the
+        sampler only lets its owner go: what was sampled so far is drained
+        for take(), and sampling goes on for the tap until the last
+        remove_tap() stops it (``force`` stops it at once).
+        """
         global _running
         if not self._running:
             return
+        if not force:
+            with self._agg_lock:
+                tapped = bool(self._taps)
+            if tapped:
+                self._drain(final=True)
+                self.released = True
+                self._warn_rate()
+                return
         with self._drain_ctl:
             self._stopping = True  # no fork hook restarts the drain thread
             leaving = self._stop_drain_thread()
@@ -389,13 +427,16 @@ class Sampler:
                 _running = None
         self._warn_rate()
 
-    def add_tap(self) -> Aggregate:
+    def add_tap(self, holder: str = "") -> Aggregate:
         """Start a second aggregate that collects from now on, beside the
         main one, until remove_tap(); what take() returns is unchanged.
 
         A live profile request (pyprof.live) uses one to get the samples
         of the next N seconds without stopping a recording in progress.
+        ``holder`` names it in the error of a start() refused while the
+        sampler runs for taps only.
         """
+        self.tap_holder = holder
         self._drain()  # what is in the ring now belongs to the past
         tap: Aggregate = {}
         with self._agg_lock:
@@ -408,6 +449,9 @@ class Sampler:
             self._drain()
         with self._agg_lock:
             self._taps = [t for t in self._taps if t is not tap]
+            last = not self._taps
+        if last and self.released:
+            self.stop(force=True)  # its owner stopped it meanwhile
         return tap
 
     def take(self, final: bool = True) -> Aggregate:
@@ -922,7 +966,7 @@ def _stop_at_exit() -> None:
     # freed memory.
     sampler = _running
     if sampler is not None:
-        sampler.stop()
+        sampler.stop(force=True)
     for tool in list(_tools_in_use):
         _release_tool(tool)
 

@@ -166,9 +166,13 @@ def _http_option(value: Optional[str]) -> Optional[str]:
     """--http: checked here, handed to the program as PYPROF_HTTP, which
     pyprof's start-up hook in the program reads (pyprof/_bootstrap.py)."""
     if value is not None:
+        from pyprof.live.server import check_bindable
         from pyprof.live.server import parse_address
 
         host, port = parse_address(value)
+        # Asked for on the command line: an address the program could not
+        # serve on ends pyprof here, before the program starts.
+        check_bindable(host, port)
         host = f"[{host}]" if ":" in host else host
         os.environ[_bootstrap.ENV_HTTP] = f"{host}:{port}"
     return value

@@ -8,7 +8,10 @@ is one per process, so a CPU profile is collected in one of two ways:
 * nothing is sampling: a session of our own runs for the N seconds;
 * a recording is already running (``pyprof record``, ``pyprof.start()``):
   a *tap* on its sampler collects the same samples into a second
-  aggregate for the N seconds, and the recording goes on untouched.
+  aggregate for the N seconds, and the recording goes on untouched. If
+  the recording stops meanwhile (pyprof.stop(), the end of a
+  ``with pyprof.profile()`` block), the sampler goes on for the tap and
+  stops at the end of the N seconds.
 
 Only one CPU profile is collected at a time (``CPU_BUSY`` otherwise), as
 Go allows one.
@@ -16,17 +19,19 @@ Go allows one.
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 import threading
 import time
 from typing import Callable
+from typing import List
 from typing import Optional
 
 from pyprof.errors import PyprofError
 
 DEFAULT_RATE_HZ = 100
+# Who holds the sampler, in the error of a pyprof.start() refused meanwhile.
+HOLDER = "a live CPU profile (/debug/pprof/profile, from pyprof.serve() or pyprof.live)"
 
 # Held while a CPU profile is being collected, by any server in the process.
 _cpu_lock = threading.Lock()
@@ -64,12 +69,13 @@ class CpuCollection:
             sampler = _running_sampler()
             if sampler is not None:
                 self._sampler = sampler
-                self._tap = sampler.add_tap()
+                self._tap = sampler.add_tap(holder=HOLDER)
             else:
                 from pyprof.session import Session
 
                 session = Session(rate_hz=self.rate_hz)
                 session.start()
+                session.sampler.holder = HOLDER
                 self._session = session
         except BaseException:
             _cpu_lock.release()
@@ -124,10 +130,20 @@ def _running_sampler():
     return getattr(module, "_running", None) if module else None
 
 
+def argv() -> List[str]:
+    """This process's command line as it was started, interpreter and its
+    options included (sys.orig_argv, 3.10 and later; on 3.9 the
+    interpreter's path and sys.argv), as Go's cmdline starts with the
+    program."""
+    started = getattr(sys, "orig_argv", None)
+    if started:
+        return list(started)
+    return [sys.executable or "python", *sys.argv]
+
+
 def command_line() -> str:
-    """This process's command line, as profiles record it."""
-    program = os.path.basename(sys.executable or "python")
-    return " ".join(shlex.quote(part) for part in [program, *sys.argv])
+    """argv() as a shell would read it (the index page, profile comments)."""
+    return " ".join(shlex.quote(part) for part in argv())
 
 
 # ---- snapshots and their differences -------------------------------------

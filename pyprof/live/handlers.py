@@ -20,15 +20,18 @@ is refused with 400 (Go falls back to 30 s for a CPU profile), and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import gc
 import html
 import re
-import sys
+import threading
 import time
 import urllib.parse
 from typing import Callable
 from typing import Dict
+from typing import Iterator
 from typing import List
 from typing import Optional
 from typing import Tuple
@@ -84,7 +87,7 @@ class Response:
 
 _REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request",
             404: "Not Found", 500: "Internal Server Error",
-            501: "Not Implemented"}
+            501: "Not Implemented", 503: "Service Unavailable"}
 
 
 def error(status: int, text: str) -> Response:
@@ -121,6 +124,43 @@ def redirect(location: str) -> Response:
                     f"moved to {location}\n".encode("utf-8"))
 
 
+# ---- pyprof's own allocations ----------------------------------------------
+
+_ignoring = threading.local()
+
+
+def ignore_allocations(ignore: bool) -> None:
+    """Keep the calling thread's allocations out of heap and allocs (its
+    frees of sampled blocks are still seen); nested calls count."""
+    depth = getattr(_ignoring, "depth", 0) + (1 if ignore else -1)
+    _ignoring.depth = max(depth, 0)
+    if depth == (1 if ignore else 0):
+        try:
+            from pyprof import _core
+        except ImportError:  # no C core: no memory sampler to hide from
+            return
+        _core.lib.pyprof_mem_ignore_thread(1 if ignore else 0)
+
+
+@contextlib.contextmanager
+def _internal() -> Iterator[None]:
+    """pyprof's own work: building and compressing answers, thread dumps,
+    name lookups are not the program's allocations."""
+    ignore_allocations(True)
+    try:
+        yield
+    finally:
+        ignore_allocations(False)
+
+
+def _internal_work(function: Callable) -> Callable:
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with _internal():
+            return function(*args, **kwargs)
+    return wrapper
+
+
 class Pending:
     """A request whose answer takes ``seconds``: start(), then finish()
     after the wait, or cancel() when the client has gone."""
@@ -130,13 +170,16 @@ class Pending:
         self.seconds = seconds
         self._begin, self._end, self._drop = begin, end, drop
 
+    @_internal_work
     def start(self) -> Optional[Response]:
         """Begin collecting; a Response here is a refusal (send it)."""
         return self._begin()
 
+    @_internal_work
     def finish(self) -> Response:
         return self._end()
 
+    @_internal_work
     def cancel(self) -> None:
         self._drop()
 
@@ -144,18 +187,20 @@ class Pending:
 # ---- routing ---------------------------------------------------------------
 
 
+@_internal_work
 def route(name: str, query: Union[str, bytes] = "",
           settings: Optional[Settings] = None) -> Union[Response, Pending]:
-    """The answer to /debug/pprof/<name>?<query>."""
+    """The answer to /debug/pprof/<name>?<query>; ``name`` is what
+    follows the prefix's slash ("" for the index). A name with a slash
+    of its own (``profile/``) is unknown, as in Go."""
     settings = settings or Settings()
     if isinstance(query, bytes):
         query = query.decode("latin-1")
     params = _parse_query(query)
-    name = name.strip("/")
     if name == "":
         return _text_response(index_page(), "html")
     if name == "cmdline":
-        return _text_response("\x00".join(sys.argv))
+        return _text_response("\x00".join(collect.argv()))
     if name == "profile":
         return _cpu(params, settings)
     if name in ("heap", "allocs", "threads", "goroutine"):
@@ -170,27 +215,45 @@ def route(name: str, query: Union[str, bytes] = "",
 
 def respond(name: str, query: Union[str, bytes] = "",
             disconnected: Optional[Callable[[], bool]] = None,
-            settings: Optional[Settings] = None) -> Optional[Response]:
+            settings: Optional[Settings] = None, *,
+            cancelled: Optional[Callable[[], bool]] = None
+            ) -> Optional[Response]:
     """route() and, for a Pending, the wait in this thread.
 
     Returns None when disconnected() said the client left during the wait
-    (the collection is then stopped and dropped).
+    (the collection is then stopped and dropped). When cancelled() turns
+    true meanwhile (the server is stopping), the collection is dropped too
+    and the answer is a 503 saying so.
     """
     answer = route(name, query, settings)
     if isinstance(answer, Response):
         return answer
+    if cancelled is not None and cancelled():
+        return _stopping_error(name)
     refusal = answer.start()
     if refusal is not None:
         return refusal
+
+    def interrupted() -> bool:
+        return bool((cancelled is not None and cancelled())
+                    or (disconnected is not None and disconnected()))
+
     try:
-        complete = collect.wait(answer.seconds, disconnected)
+        complete = collect.wait(answer.seconds, interrupted)
     except BaseException:
         answer.cancel()
         raise
     if not complete:
         answer.cancel()
+        if cancelled is not None and cancelled():
+            return _stopping_error(name)
         return None
     return answer.finish()
+
+
+def _stopping_error(name: str) -> Response:
+    return error(503, f"{name}: cancelled, the server is stopping (its "
+                      "program called server.stop())")
 
 
 def _parse_query(query: str) -> Dict[str, str]:

@@ -117,12 +117,16 @@ def snapshot() -> List[ThreadStack]:
     with _names_lock:
         info = _names.of(codes.values())
 
+    server = sys.modules.get("pyprof.live.server")
+    own = dict(getattr(server, "own_threads", {}))
     threads = []
     for ident, stack in raw:
         thread = known.get(ident)
         native = getattr(thread, "native_id", None) if thread else None
         if thread is not None:
             name, daemon = thread.name, thread.daemon
+        elif ident in own:  # pyprof's server: daemon threads of _thread
+            (name, native), daemon = own[ident], True
         else:
             name, daemon = f"thread-{ident}", None
         resolved = []

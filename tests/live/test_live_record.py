@@ -88,17 +88,40 @@ def test_bad_http_address_is_a_usage_error(pyprof_run, tmp_path):
     assert not (tmp_path / "p.pb.gz").exists()
 
 
-def test_port_in_use_warns_and_the_program_runs(pyprof_run, tmp_path):
+def test_port_in_use_under_http_option_fails_before_the_program_runs(
+        pyprof_run, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = pyprof_run("record", "-o", str(tmp_path / "p.pb.gz"), "--http",
                             str(port), "--", sys.executable, "-c", "print('ran')")
+    assert result.returncode == 1
+    assert result.stdout == ""  # the program did not run
+    lines = result.stderr.splitlines()
+    assert lines[0] == (f"pyprof: error: serving profiles on 127.0.0.1:{port}: "
+                        "address already in use")
+    assert "0 for a free one" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "p.pb.gz").exists()
+
+
+def test_port_in_use_under_pyprof_http_warns_with_a_hint_and_the_program_runs(
+        pyprof_run, tmp_path, monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("PYPROF_HTTP", str(port))
+        result = pyprof_run("record", "-o", str(tmp_path / "p.pb.gz"), "--",
+                            sys.executable, "-c", "print('ran')")
     assert result.returncode == 0
     assert result.stdout == "ran\n"
-    assert (f"pyprof: warning: not serving profiles: serving profiles on "
-            f"127.0.0.1:{port}: address already in use") in result.stderr
+    warning = result.stderr.splitlines()[0]
+    assert warning.startswith(
+        f"pyprof: warning: not serving profiles: serving profiles on "
+        f"127.0.0.1:{port}: address already in use; the program runs without it")
+    assert "0 for a free one" in warning
     assert (tmp_path / "p.pb.gz").exists()
 
 

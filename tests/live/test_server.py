@@ -4,6 +4,7 @@ path fetched over HTTP, checked for status, headers and content."""
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -78,8 +79,23 @@ def test_cmdline_is_the_argv_nul_separated(service):
     assert status == 200
     assert headers["Content-Type"] == "text/plain; charset=utf-8"
     argv = body.decode().split("\x00")
-    assert argv[0].endswith("service_http.py")
-    assert argv[1:] == [str(MAX_SECONDS)]
+    # As Go's starts with the program: the interpreter as it was started,
+    # then the script and its arguments; the index page shows the same.
+    assert argv[0] == sys.executable
+    assert argv[1].endswith("service_http.py")
+    assert argv[2:] == [str(MAX_SECONDS)]
+    page = get(base)[2].decode()
+    assert f"Profiles of {sys.executable} {argv[1]} {MAX_SECONDS} (pyprof)" in page
+
+
+@pytest.mark.parametrize("name", ["profile/", "heap/", "threads/", "cmdline/",
+                                  "profile/x"])
+def test_a_name_with_a_trailing_slash_is_an_unknown_profile(service, name):
+    base, _, _ = service
+    started = time.monotonic()
+    status, headers, body = get(base + name + "?seconds=5")
+    assert (status, body) == (404, b"Unknown profile\n")
+    assert time.monotonic() - started < 4  # not a CPU profile
 
 
 def test_cpu_profile_shows_the_busy_handler(service):
