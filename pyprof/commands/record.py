@@ -319,7 +319,7 @@ def report_and_write(
     had, None when the program left none (killed before its first flush,
     or a Python that could not load pyprof).
     """
-    _wait_for_stragglers(spool, pid)
+    _wait_for_stragglers(spool)
     processes = []
     for path in spool_files.list_files(spool):
         try:
@@ -361,7 +361,7 @@ def report_and_write(
     return None
 
 
-def _wait_for_stragglers(spool: str, top_pid: int) -> None:
+def _wait_for_stragglers(spool: str) -> None:
     """Give processes that outlive the program a moment to save (a
     multiprocessing forkserver ends when the program does, for one)."""
     deadline = time.monotonic() + STRAGGLER_WAIT_S
@@ -384,9 +384,9 @@ def _read_note(spool: str, kind: str, pid: int) -> Optional[str]:
         return None
 
 
-def _other_notes(spool: str, top_pid: int) -> List[str]:
-    """Comments for the other processes' notes (a child that ran another
-    Python, say)."""
+def _notes(spool: str) -> List[str]:
+    """Comments for the processes' notes (a child that ran another Python,
+    a process whose last samples could not be saved)."""
     notes = []
     for kind in (_bootstrap.LOAD_ERROR_NOTE, _bootstrap.ERROR_NOTE):
         prefix = kind + "-"
@@ -394,7 +394,7 @@ def _other_notes(spool: str, top_pid: int) -> List[str]:
             if not (name.startswith(prefix) and name.endswith(".txt")):
                 continue
             pid = name[len(prefix):-len(".txt")]
-            if pid.isdigit() and int(pid) != top_pid:
+            if pid.isdigit():
                 text = _read_note(spool, kind, int(pid))
                 if text:
                     notes.append(f"pid {pid}: {text}")
@@ -422,7 +422,8 @@ class _Merged:
         for index, proc in enumerate(processes):
             later[proc.pid] = index
         self.exec_replaced = {
-            id(p) for i, p in enumerate(processes) if later[p.pid] != i
+            id(p) for i, p in enumerate(processes)
+            if later[p.pid] != i and not p.ended
         }
         unsaved = [
             p for p in processes if not p.ended and id(p) not in self.exec_replaced
@@ -499,7 +500,7 @@ def _write_profile(
     merged = _Merged(processes, top_pid)
     command_line = " ".join(shlex.quote(part) for part in command)
     try:
-        pprof.dump(merged.profile(command_line, _other_notes(spool, top_pid)), output)
+        pprof.dump(merged.profile(command_line, _notes(spool)), output)
     except PyprofError as exc:
         click.echo(exc.format(), err=True)
         return False
