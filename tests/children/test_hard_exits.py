@@ -78,11 +78,11 @@ def test_os_exit_saves_everything_without_recovery(record, per_pid, tmp_path):
 
     assert result.returncode == 9, result.stderr
     assert result.stdout == "dying\n"
-    assert "recovered" not in last_line(result.stderr)
+    assert "recovered" not in last_line(result.stderr), result.stderr
     cpu, notes = per_pid(path)
     (pid,) = cpu
-    assert 0.5e9 < cpu[pid]["spooled"] < 2e9, cpu
-    assert not any("recovered" in c for c in notes)
+    assert 0.5e9 < cpu[pid]["spooled"] < 2e9, (cpu, notes)
+    assert not any("recovered" in c for c in notes), notes
 
 
 def test_a_child_killed_midway_is_recovered_and_the_rest_saved(
@@ -129,12 +129,12 @@ def test_a_child_killed_midway_is_recovered_and_the_rest_saved(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "child -9\n"
-    assert "1 process recovered" in last_line(result.stderr)
+    assert "1 process recovered" in last_line(result.stderr), result.stderr
     cpu, notes = per_pid(path)
-    assert len(cpu) == 2
+    assert len(cpu) == 2, (cpu, notes)
     child = [pid for pid, funcs in cpu.items() if funcs.get("in_child")]
     parent = [pid for pid, funcs in cpu.items() if funcs.get("in_parent")]
-    assert len(child) == 1 and len(parent) == 1 and child != parent
-    assert cpu[child[0]]["in_child"] > 0.1e9
+    assert len(child) == 1 and len(parent) == 1 and child != parent, (cpu, notes)
+    assert cpu[child[0]]["in_child"] > 0.1e9, (cpu, notes)
     recovered = [c for c in notes if "recovered from its spool" in c]
     assert len(recovered) == 1 and recovered[0].startswith(f"pid {child[0]}: ")
