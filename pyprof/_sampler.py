@@ -1,9 +1,16 @@
 """The CPU sampler: Python side of the C core in csrc/.
 
 Where this sits: ``Sampler`` starts the C core (per-thread CPU timers and a
-SIGPROF handler that writes raw stacks into a lock-free ring), runs a drain
+signal handler that writes raw stacks into a lock-free ring), runs a drain
 thread that empties the ring every ``drain_interval_s``, and hands the
 aggregate to pyprof.builder through ``take()``.
+
+The timers deliver a real-time signal the program leaves alone, not
+SIGPROF, so the program's own SIGPROF, SIGALRM, itimers and POSIX timers
+work as without pyprof. At each wake the drain thread checks that the
+signal is still ours; if the program has installed a handler for it, the C
+core moves to another free signal (or stops sampling when none is left)
+and a warning says so (see ``_check_signal``).
 
 The drain works in three steps, cheapest first: it groups identical raw
 records (thread id, code addresses, instruction offsets) as bytes, then
@@ -90,7 +97,7 @@ _ERRORS = {
     _lib.PYPROF_ENOMEM: "out of memory",
     _lib.PYPROF_EBUSY: "a sampler is already running in this process",
     _lib.PYPROF_ETIMER: "the kernel refused to create a CPU timer",
-    _lib.PYPROF_ESIGNAL: "could not install the SIGPROF handler",
+    _lib.PYPROF_ESIGNAL: "could not install the sampling signal's handler",
     _lib.PYPROF_EFULL: "too many threads to give each a timer",
     _lib.PYPROF_ESTATE: "the sampler is not running",
     _lib.PYPROF_EINUSE: ("per-thread CPU timers are not available here, and "
