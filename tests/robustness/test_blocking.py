@@ -109,6 +109,7 @@ report(took=took, errors=errors)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("timer", ["thread-cpu", "itimer"])
 def test_blocking_calls_neither_fail_nor_return_early(run_program, timer):
     env = {"PYPROF_FORCE_ITIMER": "1"} if timer == "itimer" else {}
