@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 TARGET = HERE / "stress_target.py"
-RSS_GROWTH_MB = 24.0
+RSS_GROWTH_MB = 12.0
 
 
 def fail(message):
