@@ -4,16 +4,16 @@
 spool folder and puts that folder first on the child's PYTHONPATH, so the
 interpreter's ``site`` module imports it before the program runs. It then:
 
-1. undoes what the parent changed (PYTHONPATH, the PYPROF_* variables,
-   its own folder on sys.path), so the program and its own children see
-   the environment they would have seen without pyprof;
+1. undoes what the parent changed (the PYPROF_* variables, its own folder
+   on sys.path, and PYTHONPATH unless children are followed), so the
+   program sees the environment it would have seen without pyprof;
 2. imports the sitecustomize that this one shadows, if there is one;
 3. starts a sampler session that appends its samples to a file of its
    own in the spool folder (pyprof/spool.py) at least once a second, and
    its last samples when the program ends: at exit (return, sys.exit, an
    uncaught exception, Ctrl-C), on os._exit, or on SIGTERM while the
    program leaves SIGTERM at its default action. A process that dies
-   otherwise (SIGKILL, a crash) leaves all but its last second.
+   otherwise (SIGKILL, a crash) leaves all but its last half second.
 
 Child processes: unless ``pyprof record --no-children`` is used, the
 program's PYTHONPATH keeps the spool folder in front (the one trace of
