@@ -245,6 +245,15 @@ def test_tagfocus_on_pid_separates_processes(record, pyprof_run, tmp_path, per_p
     assert theirs.returncode == 0, theirs.stderr
     assert theirs.stdout == ours.stdout
     assert "in_child" in theirs.stdout and "in_parent" not in theirs.stdout
+    # Every sample with its pid label, as Go prints it.
+    go_traces = subprocess.run(
+        [go, "tool", "pprof", "-traces", str(path)],
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PPROF_TMPDIR=str(tmp_path)),
+    )
+    our_traces = pyprof_run("traces", "--text", str(path))
+    assert f"pid:  {child}" in go_traces.stdout
+    assert our_traces.stdout == go_traces.stdout
 
 
 def test_a_fork_that_execs_python_is_recorded_as_the_new_program(
