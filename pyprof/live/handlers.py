@@ -26,12 +26,11 @@ import functools
 import gc
 import html
 import re
-import threading
 import time
 import urllib.parse
 from typing import Callable
+from typing import ContextManager
 from typing import Dict
-from typing import Iterator
 from typing import List
 from typing import Optional
 from typing import Tuple
@@ -126,37 +125,37 @@ def redirect(location: str) -> Response:
 
 # ---- pyprof's own allocations ----------------------------------------------
 
-_ignoring = threading.local()
 
-
-def ignore_allocations(ignore: bool) -> None:
-    """Keep the calling thread's allocations out of heap and allocs (its
-    frees of sampled blocks are still seen); nested calls count."""
-    depth = getattr(_ignoring, "depth", 0) + (1 if ignore else -1)
-    _ignoring.depth = max(depth, 0)
-    if depth == (1 if ignore else 0):
-        try:
-            from pyprof import _core
-        except ImportError:  # no C core: no memory sampler to hide from
-            return
-        _core.lib.pyprof_mem_ignore_thread(1 if ignore else 0)
-
-
-@contextlib.contextmanager
-def _internal() -> Iterator[None]:
-    """pyprof's own work: building and compressing answers, thread dumps,
-    name lookups are not the program's allocations."""
-    ignore_allocations(True)
+def own_work() -> ContextManager[None]:
+    """A block of pyprof's own work (building and compressing answers,
+    thread dumps, name lookups): the calling thread's allocations in it
+    are left out of heap and allocs (its frees of sampled blocks are still
+    seen); blocks nest."""
     try:
-        yield
-    finally:
-        ignore_allocations(False)
+        from pyprof import _memory
+    except ImportError:  # no C core: no memory sampler to hide from
+        return contextlib.nullcontext()
+    return _memory.pyprofs_own_work()
+
+
+def own_thread() -> None:
+    """The calling thread does only pyprof's work from now to its end (the
+    live server's threads): its allocations are never sampled, and own_work()
+    blocks inside leave it so. Never undone: leaving makes the memory
+    sampler take the thread's next allocation as a sample."""
+    try:
+        from pyprof import _memory
+    except ImportError:
+        return
+    _memory._lib.pyprof_mem_ignore_thread(1)
+    # An own_work() block that is never left (its depth counts as entered).
+    _memory._ignoring.depth = getattr(_memory._ignoring, "depth", 0) + 1
 
 
 def _internal_work(function: Callable) -> Callable:
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with _internal():
+        with own_work():
             return function(*args, **kwargs)
     return wrapper
 
@@ -337,9 +336,8 @@ def _memory_refusal(name: str) -> Optional[Response]:
 def _take(name: str):
     """A snapshot of heap, allocs or threads as a profile message."""
     if name in ("heap", "allocs"):
-        heap = _heap_module()
         kind = "inuse_space" if name == "heap" else "alloc_space"
-        return heap.profile(default_sample_type=kind)
+        return _heap_module().profile(default_sample_type=kind)
     return _threads.build_profile(_threads.snapshot(), _threads.main_file(),
                                   (collect.command_line(),))
 

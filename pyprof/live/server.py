@@ -106,9 +106,9 @@ def _own_thread(name: str) -> None:
     """Set up the calling thread as one of the server's: named in thread
     dumps, no signals (they are the program's: a signal taken here would
     not interrupt the main thread's blocking call), no memory sampling."""
+    handlers.own_thread()
     own_threads[_thread.get_ident()] = (name, threading.get_native_id())
     signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-    handlers.ignore_allocations(True)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -190,11 +190,11 @@ class _HTTPServer(http.server.HTTPServer):
         _thread.start_new_thread(self._connection, (request, client_address))
 
     def _connection(self, request, client_address) -> None:
+        _own_thread("pyprof-http-request")
         ident = _thread.get_ident()
         with self.connections_lock:
             self.connections[ident] = request
         try:
-            _own_thread("pyprof-http-request")
             if not self.stopping.is_set():
                 self.finish_request(request, client_address)
         except Exception:  # a broken connection is the client's business
@@ -305,9 +305,9 @@ class Server:
         return box[0]
 
     def _loop(self, done, box) -> None:
+        _own_thread("pyprof-http")
         try:
             box[0] = threading.get_native_id()
-            _own_thread("pyprof-http")
             poller = select.poll()
             listening = self._httpd.socket.fileno()
             poller.register(listening, select.POLLIN)
