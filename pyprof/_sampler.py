@@ -451,9 +451,13 @@ class Sampler:
         return tap
 
     def remove_tap(self, tap: Aggregate) -> Aggregate:
-        """Drain what the ring holds, stop adding into tap, return it."""
+        """Drain what the ring holds, stop adding into tap, return it.
+
+        The drain is final: samples of code still waiting for a name
+        (3.9/3.10) are named now, so that the tap has them too.
+        """
         if self._running:
-            self._drain()
+            self._drain(final=True)
         with self._agg_lock:
             self._taps = [t for t in self._taps if t is not tap]
             last = not self._taps

@@ -40,7 +40,7 @@ def test_live_profile_keeps_sampling_after_the_program_stops_its_recording():
     answer = {}
 
     def client():
-        answer["reply"] = get(server.url + "profile?seconds=2")
+        answer["reply"] = get(server.url + "profile?seconds=4")
 
     try:
         pyprof.start()
@@ -56,8 +56,9 @@ def test_live_profile_keeps_sampling_after_the_program_stops_its_recording():
     assert status == 200
     cum, total = cpu_by_function(pprof.load(body))
     spun = next(value for name, value in cum.items() if name.endswith("spin"))
-    # 0.8 s of CPU in spin() after the stop; half of it is a wide margin.
-    assert spun >= 0.4e9
+    # 0.8 s of CPU in spin() after the stop (without the fix: none); a
+    # third is a wide margin for a loaded machine.
+    assert spun >= 0.25e9
     assert recording.proto.sample is not None
     # The live profile was the sampler's last user: it is free again.
     pyprof.start()
