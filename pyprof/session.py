@@ -284,7 +284,8 @@ class Session:
         except SamplerError as exc:
             raise PyprofError(
                 f"starting the sampler: {exc}",
-                hint=exc.hint or "one recording at a time per process; see pyprof.stop()",
+                hint=exc.hint
+                or "one recording at a time per process; see pyprof.stop()",
             ) from None
         self._sampler = sampler
         if self.mem_rate:
