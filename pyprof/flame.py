@@ -524,30 +524,3 @@ PyprofFlame.mountPage(document.getElementById("pyprof-flame"),
 </body>
 </html>
 """
-
-
-def write_atomically(path: str, text: str) -> None:
-    """text to path through a temporary file in the same folder, renamed
-    into place: a failure leaves no partial file.
-
-    Raises:
-        OSError: the folder is missing or not writable, the disk is full.
-    """
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

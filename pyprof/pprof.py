@@ -13,7 +13,6 @@ import gzip
 import io
 import operator
 import os
-import tempfile
 import zlib
 from typing import Union
 
@@ -92,43 +91,18 @@ def dumps(profile: profile_pb2.Profile) -> bytes:
 
 
 def dump(profile: profile_pb2.Profile, path: Union[str, "os.PathLike[str]"]) -> None:
-    """Write the profile gzip'd to path, all or nothing.
-
-    The bytes go to a temporary file in the same folder which then replaces
-    path in one rename, so readers never see a partial profile and a failure
-    leaves any previous file at path untouched.
+    """Write the profile gzip'd to path, all or nothing, by pyprof.outfile's
+    rules: a regular file is replaced in one rename (readers never see a
+    partial profile, a failure leaves any previous file untouched); a
+    device or FIFO (-o /dev/null, -o /dev/stdout) is written directly; a
+    symbolic link's target is written.
 
     Raises:
         ProfileError: the folder is missing or not writable, the disk is full.
     """
-    path = os.fspath(path)
-    where = f"writing {path}"
-    data = dumps(profile)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(
-            prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder
-        )
-    except OSError as exc:
-        raise ProfileError(f"{where}: {_reason(exc)}", _write_hint(exc)) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file 0600; give it the mode open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise ProfileError(f"{where}: {_reason(exc)}", _write_hint(exc)) from None
-        raise
+    from pyprof import outfile
+
+    outfile.write(path, dumps(profile))
 
 
 def _read_file(path: str, where: str) -> bytes:
@@ -146,12 +120,6 @@ def _read_file(path: str, where: str) -> bytes:
 
 def _reason(exc: OSError) -> str:
     return (exc.strerror or str(exc)).lower()
-
-
-def _write_hint(exc: OSError) -> str:
-    if isinstance(exc, (FileNotFoundError, NotADirectoryError, PermissionError)):
-        return "choose a folder that exists and that you can write to"
-    return "free some space or choose another folder"
 
 
 def _gunzip(data: bytes, max_bytes: int, where: str) -> bytes:

@@ -343,7 +343,11 @@ def check_output_folder(output: str) -> None:
             "checking the output path: it is empty",
             hint="give a file name, e.g. -o out.pb.gz",
         )
-    folder = os.path.dirname(os.path.abspath(output))
+    from pyprof import outfile
+
+    if outfile.is_special(output):
+        return  # -o /dev/null, a FIFO: written directly, see pyprof.outfile
+    folder = os.path.dirname(outfile.target(output))
     where = f"checking the output path {output}"
     if os.path.isdir(output):
         raise UsageError(

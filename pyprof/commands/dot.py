@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from typing import List
 from typing import Optional
 from typing import Tuple
 
 import click
 
+from pyprof import outfile
 from pyprof.commands.top import DEFAULT_FILE
 from pyprof.commands.top import parse_view_args
 from pyprof.commands.views import OPTIONS_HELP
@@ -114,7 +114,9 @@ def run(name: str, fmt: Optional[str], settings: dict, output: Optional[str]) ->
     from pyprof.report import dot
 
     if output is not None:
-        _check_output_folder(name, output)
+        outfile.check(name, output, f"graph.{fmt or 'dot'}")
+        outfile.refuse_inputs(name, output, settings["files"] + settings["base"]
+                              + settings["diff_base"])
     elif fmt == "png" and sys.stdout.isatty():
         raise UsageError(f"{name}: a PNG image is not for a terminal",
                          f"write it to a file: pyprof {name} -o graph.png")
@@ -135,49 +137,8 @@ def run(name: str, fmt: Optional[str], settings: dict, output: Optional[str]) ->
     if output is None:
         _write_stdout(data)
         return
-    _write_file(output, data)
+    outfile.write(output, data)
     click.echo(f"pyprof: wrote {output}", err=True)
-
-
-def _check_output_folder(command: str, output: str) -> None:
-    folder = os.path.dirname(os.path.abspath(output))
-    if os.path.isdir(output):
-        raise UsageError(f"{command}: the output {output} is a folder",
-                         "give a file name, e.g. -o graph.svg")
-    if not os.path.isdir(folder):
-        raise UsageError(f"{command}: the output folder {folder} does not exist",
-                         "create it first, or write elsewhere with -o")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"{command}: cannot write to the folder {folder}",
-                         "write elsewhere with -o")
-
-
-def _write_file(output: str, data: bytes) -> None:
-    """data in output, whole or not at all: written beside it, then renamed."""
-    folder = os.path.dirname(os.path.abspath(output))
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=".pyprof-", dir=folder)
-    except OSError as exc:
-        raise PyprofError(f"writing {output}: {exc.strerror}",
-                          "write elsewhere with -o") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, output)
-    except OSError as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise PyprofError(f"writing {output}: {exc.strerror}",
-                          "write elsewhere with -o") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_stdout(data: bytes) -> None:

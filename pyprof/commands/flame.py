@@ -16,10 +16,10 @@ from typing import Tuple
 
 import click
 
+from pyprof import outfile
 from pyprof.commands.top import DEFAULT_FILE
 from pyprof.commands.top import parse_view_args
 from pyprof.commands.views import OPTIONS_HELP
-from pyprof.errors import ProfileError
 from pyprof.errors import UsageError
 
 DEFAULT_OUTPUT = "flame.html"
@@ -55,6 +55,8 @@ def flame(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
     settings["files"] = positional or [DEFAULT_FILE]
     output = own["output"]
     _check_output(output)
+    outfile.refuse_inputs("flame", output, settings["files"] + settings["base"]
+                          + settings["diff_base"])
 
     from pyprof import flame as flame_module
     from pyprof.commands import views
@@ -80,11 +82,7 @@ def flame(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
             views.print_notes(data["notes"])
             text = flame_module.render_html(datasets, selected=selected,
                                             icicle=icicle, title=title)
-    try:
-        flame_module.write_atomically(output, text)
-    except OSError as exc:
-        raise ProfileError(f"writing {output}: {exc.strerror or exc}",
-                           "choose a writable folder for the output") from None
+    outfile.write(output, text.encode("utf-8", "surrogateescape"))
     folded = data["folded"]["nodes"]
     click.echo(
         f"pyprof: wrote {output}: {data['nodes']} "
@@ -141,12 +139,7 @@ def _own_options(args: Tuple[str, ...]) -> Tuple[dict, List[str]]:
 
 def _check_output(output: str) -> None:
     """Fail before any work when the output cannot be written."""
-    from pyprof.session import check_output_folder
-
     if not output.lower().endswith((".html", ".htm", ".svg")):
         raise UsageError(f"flame: cannot tell the format of -o {output}",
                          "give a name ending in .html (interactive page) or .svg")
-    try:
-        check_output_folder(output)
-    except UsageError as exc:
-        raise UsageError("flame: " + exc.message, exc.hint) from None
+    outfile.check("flame", output, "flame.html")
