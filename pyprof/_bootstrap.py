@@ -47,6 +47,10 @@ ENV_PYTHONPATH = "PYPROF_PYTHONPATH"  # "=<value>" if PYTHONPATH was set, else "
 # [HOST:]PORT to serve /debug/pprof/ on (pyprof record --http, or set by
 # the user); read by the process pyprof record starts, not by its children.
 ENV_HTTP = "PYPROF_HTTP"
+# Its value in the process pyprof record starts ("" elsewhere); the server's
+# modules are imported before sampling starts, so that the recording does
+# not show pyprof importing them as the program's work.
+_http = ""
 ENV_CHILDREN = "PYPROF_CHILDREN"  # "1": follow child processes
 ENV_MEM_RATE = "PYPROF_MEM_RATE"  # bytes per heap sample; "0": no heap profile
 HEAP_FILE = "heap-{pid}.json"  # a process's heap snapshot (pyprof._memory)
@@ -160,6 +164,13 @@ def _import_session(import_path: str):
     try:
         import pyprof.session as session
         import pyprof._sampler  # noqa: F401  (load the C core now, not at exit)
+        if _http:
+            try:
+                import pyprof._memory  # noqa: F401  (the server starts it)
+                import pyprof.heap  # noqa: F401
+                import pyprof.live.server  # noqa: F401
+            except Exception:  # _serve_http says so, after the recording starts
+                pass
     finally:
         for folder in extra:
             if folder in sys.path:

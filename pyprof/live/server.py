@@ -42,6 +42,7 @@ import re
 import select
 import signal
 import socket
+import socketserver
 import sys
 import threading
 import time
@@ -185,6 +186,12 @@ class _HTTPServer(http.server.HTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # As http.server's, without its reverse DNS lookup of the host
+        # (server_name is read by nothing here; the lookup can take seconds).
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
     def process_request(self, request, client_address) -> None:
         _thread.start_new_thread(self._connection, (request, client_address))
