@@ -16,9 +16,9 @@ self-contained page with the interactive graph of pyprof/web/static/
 flame.js and flame.css, every byte inlined, that opens from disk with no
 network.
 
-The data (``FORMAT``, version 1)::
+The data (``FORMAT``, version 2)::
 
-    {"format": "pyprof-flame", "version": 1,
+    {"format": "pyprof-flame", "version": 2,
      "title": "profile.pb.gz",
      "sample_types": [{"type": "samples", "unit": "count"}, ...],
      "sample_index": 1, "sample_type": "cpu", "unit": "nanoseconds",
@@ -26,16 +26,28 @@ The data (``FORMAT``, version 1)::
      "totals": [242, 2420000000],  # the same for each sample type
      "granularity": "functions", "filters": ["focus=..."], "notes": [...],
      "frames": [{"name": "main", "file": "/app/x.py", "package": "x"}, ...],
-     "root": {"frame": -1, "flat": 0, "cum": 2420000000,
-              "children": [{"frame": 0, "flat": 10, "cum": 500, ...}]},
+     "tree": {"frame":  [-1, 0, 1, ...],   # index into "frames"; -1: the
+                                           # root (node 0) and folded nodes
+              "parent": [-1, 0, 1, ...],   # index of the parent node
+              "flat":   [0, 10, 490, ...],
+              "cum":    [2420000000, 500, 490, ...],
+              "folds":  [[7, 12], ...],    # [node, how many frames] of the
+                                           # folded nodes
+              "size":   [...]},            # only in comparisons, see below
      "nodes": 1234,                # nodes in the tree, root included
      "folded": {"nodes": 0, "below": 0}}
 
-A node has "frame" (an index into "frames", -1 for the root and for
-folded nodes), "flat", "cum", and "children" when it has some (sorted by
-frame name). A folded node stands for the children of one parent that were
-too small to keep (see _count_and_fold); it has "folded": how many, and
-"name".
+The tree is flat, one entry per node in each array, so that a stack of any
+depth encodes and decodes without recursion. Nodes are in depth-first
+order: a parent before its children, the children of one parent in display
+order (by frame name, a folded node last). A folded node stands for the
+children of one parent that were too small to keep (see _count_and_fold).
+
+A comparison (-base, -diff_base) has negative values; its tree then has
+"size", each node's width: |flat| summed over its subtree. Widths by signed
+cum would let a caller whose callees grew and shrank be narrower than they
+are; the sign is shown by colour. Without "size" a node's width is its cum.
+nested() gives the tree as nested dicts to Python readers.
 """
 
 from __future__ import annotations
@@ -56,7 +68,7 @@ from pyprof.commands.views import gc_paused
 from pyprof.report import measure
 
 FORMAT = "pyprof-flame"
-VERSION = 1
+VERSION = 2
 # Past this many nodes the smallest are folded, one folded node per parent:
 # a browser lays out and zooms through a tree of this size without delay,
 # and a frame this small is far narrower than a pixel at the top level.
@@ -66,11 +78,12 @@ STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 class _Node:
     __slots__ = ("frame", "flat", "cum", "flat_div", "cum_div", "children", "via",
-                 "folded")
+                 "folded", "size")
 
     def __init__(self, frame: int) -> None:
         self.frame = frame  # -1: the root, or a folded node
         self.folded = 0  # for a folded node, how many children it stands for
+        self.size = 0  # for a folded node, |flat| summed over what it stands for
         self.flat = 0
         self.cum = 0
         self.flat_div = 0
@@ -156,9 +169,10 @@ def _flame_data(prepared: graph.Prepared, opts: graph.GraphOptions, title: str,
                    for i in range(len(prepared.sample_types))],
         "granularity": opts.granularity + (" (no inlines)" if opts.noinlines else ""),
         "filters": graph.active_filters(opts),
-        "notes": list(sel.notes),
+        "notes": list(sel.notes) + (
+            [] if count > 1 else ["The profile has no samples to draw."]),
         "frames": frames,
-        "root": tree,
+        "tree": tree,
         "nodes": count,
         "folded": {"nodes": folded, "below": below},
     }
@@ -299,7 +313,9 @@ def _count_and_fold(root: _Node, max_nodes: int) -> Tuple[int, int, int]:
             other.cum += child.cum
             other.cum_div += child.cum_div
             other.folded += 1
-            folded_away += sum(1 for _ in _walk(child))
+            for below in _walk(child):
+                folded_away += 1
+                other.size += abs(_value(below.flat, below.flat_div))
         node.children[-1] = other
     return len(cums) - folded_away + _count_folded(root), folded_away, threshold
 
@@ -323,34 +339,81 @@ def _value(total: int, divisor: int) -> int:
 
 
 def _export(root: _Node, frames: List[dict]) -> Tuple[dict, List[dict]]:
-    """The tree as nested dicts, children sorted by frame name (folded
-    nodes last), and the frames it uses, renumbered in order of use."""
-    out = {"frame": -1, "flat": _value(root.flat, root.flat_div),
-           "cum": _value(root.cum, root.cum_div)}
+    """The tree as flat arrays (see the module docstring), children sorted
+    by frame name (folded nodes last), and the frames it uses, renumbered
+    in order of use. No recursion: the depth of a stack is unbounded."""
+    frame_of: List[int] = []
+    parent_of: List[int] = []
+    flats: List[int] = []
+    cums: List[int] = []
+    folds: List[List[int]] = []
     used: Dict[int, int] = {}
-    work = [(root, out)]
+    negative = False
+    # Depth first, left to right: a parent comes before its children.
+    work: List[Tuple[_Node, int]] = [(root, -1)]
     while work:
-        node, d = work.pop()
+        node, parent = work.pop()
+        at = len(frame_of)
+        frame = node.frame
+        if frame >= 0:
+            frame = used.setdefault(frame, len(used))
+        frame_of.append(frame)
+        parent_of.append(parent)
+        flat, cum = _value(node.flat, node.flat_div), _value(node.cum, node.cum_div)
+        flats.append(flat)
+        cums.append(cum)
+        negative = negative or flat < 0 or cum < 0
         if node.folded:
-            d["folded"] = node.folded
-            d["name"] = f"[{node.folded} smaller frames]"
+            folds.append([at, node.folded, node.size])
             continue
-        if not node.children:
-            continue
-        kids = sorted(node.children.values(),
-                      key=lambda c: (c.frame == -1, frames[c.frame]["name"]
-                                     if c.frame >= 0 else "", c.frame))
-        children = []
-        for c in kids:
-            frame = c.frame
-            if frame >= 0:
-                frame = used.setdefault(frame, len(used))
-            cd = {"frame": frame, "flat": _value(c.flat, c.flat_div),
-                  "cum": _value(c.cum, c.cum_div)}
-            children.append(cd)
-            work.append((c, cd))
-        d["children"] = children
-    return out, [frames[old] for old in used]
+        if node.children:
+            kids = sorted(node.children.values(),
+                          key=lambda c: (c.frame == -1, frames[c.frame]["name"]
+                                         if c.frame >= 0 else "", c.frame))
+            work.extend((c, at) for c in reversed(kids))
+    tree = {"frame": frame_of, "parent": parent_of, "flat": flats, "cum": cums,
+            "folds": [f[:2] for f in folds]}
+    if negative:
+        tree["size"] = _sizes(parent_of, flats, {f[0]: f[2] for f in folds})
+    return tree, [frames[old] for old in used]
+
+
+def _sizes(parents: List[int], flats: List[int], folded: Dict[int, int]) -> List[int]:
+    """Each node's width in a comparison: |flat| summed over its subtree
+    (a folded node: over the subtrees it stands for). A caller whose
+    callees grew and shrank is then as wide as all of them side by side."""
+    sizes = [abs(f) for f in flats]
+    for i, size in folded.items():
+        sizes[i] = size
+    for i in range(len(parents) - 1, 0, -1):
+        sizes[parents[i]] += sizes[i]
+    return sizes
+
+
+def nested(data: dict) -> dict:
+    """data's tree as nested dicts, for Python readers: {"frame", "flat",
+    "cum", "size", "children": [...]}, folded nodes with "folded" (how many
+    frames) and "name". Built without recursion; do not json.dumps it (a
+    deep stack would exceed Python's recursion limit), send data itself."""
+    tree = data["tree"]
+    sizes = tree.get("size") or [abs(c) for c in tree["cum"]]
+    folds = {i: count for i, count in tree["folds"]}
+    nodes = []
+    for i, frame in enumerate(tree["frame"]):
+        node = {"frame": frame, "flat": tree["flat"][i], "cum": tree["cum"][i],
+                "size": sizes[i]}
+        if i in folds:
+            node["folded"] = folds[i]
+            node["name"] = folded_name(folds[i])
+        nodes.append(node)
+        parent = tree["parent"][i]
+        if parent >= 0:
+            nodes[parent].setdefault("children", []).append(node)
+    return nodes[0]
+
+
+def folded_name(count: int) -> str:
+    return f"[{count} smaller frames]"
 
 
 # ---------------------------------------------------------------------------
@@ -368,11 +431,37 @@ def fnv1a(text: str) -> int:
     return h
 
 
-def colour(key: str) -> str:
-    """A light colour for a package or file name, the same on every run and
-    in flame.js (colourOf): black labels stay readable on it."""
-    h = fnv1a(key)
-    return f"hsl({h % 360},{50 + (h >> 9) % 25}%,{64 + (h >> 17) % 14}%)"
+GOLDEN_ANGLE = 137.50776405003785
+
+
+def palette(keys) -> Dict[str, str]:
+    """A light colour for each package or file name of one profile, the
+    same as flame.js's palette: the names sorted, each a golden angle round
+    the hue circle from the one before, so that names seen together get
+    well-spaced hues; saturation and lightness vary a little by a hash of
+    the name. Black labels stay readable on every one."""
+    out = {}
+    # Sorted by UTF-16 code units, as JavaScript sorts strings.
+    for rank, key in enumerate(sorted(set(keys), key=lambda k: k.encode(
+            "utf-16-be", "surrogatepass"))):
+        h = fnv1a(key)
+        hue = int(rank * GOLDEN_ANGLE) % 360
+        out[key] = f"hsl({hue},{50 + (h >> 9) % 25}%,{64 + (h >> 17) % 14}%)"
+    return out
+
+
+def diff_colour(value: int, largest: int) -> str:
+    """In a comparison, growth in red, reduction in green, paler when
+    smaller (as flame.js's diffColour)."""
+    if not value or not largest:
+        return "hsl(0,0%,85%)"
+    strength = min(1.0, abs(value) / largest)
+    light = int(88 - 33 * strength)
+    return f"hsl({0 if value > 0 else 120},70%,{light}%)"
+
+
+def colour_key(frame: dict) -> str:
+    return frame["package"] or frame["file"] or frame["name"]
 
 
 def value_label(value: int, unit: str) -> str:
@@ -381,38 +470,64 @@ def value_label(value: int, unit: str) -> str:
 
 
 def percent(value: int, total: int) -> str:
-    return f"{abs(value) / total * 100:.2f}%" if total else "0%"
+    """value's share of total; negative for a reduction in a comparison."""
+    return f"{value / abs(total) * 100:.2f}%" if total else "0%"
 
 
 def render_svg(data: dict, *, width: int = 1200, icicle: bool = True) -> str:
-    """A static SVG flame graph: one rectangle per frame at least a tenth of
-    a pixel wide, a label where it fits and a <title> tooltip on each.
+    """A static SVG flame graph: one rectangle per frame at least a pixel
+    wide, a label where it fits and a <title> tooltip on each; the frames
+    of one parent narrower than a pixel are drawn together as one grey
+    block, as on the page.
 
     The root's label and tooltip carry the total; its width is the SVG's
     less the margins. icicle puts the root at the top, else at the bottom.
     """
     row, pad, top = 18, 10, 40
     frames, unit, total = data["frames"], data["unit"], data["total"]
-    root = data["root"]
-    # Widths are in proportion to |cum| (see flame.js for comparisons, where
-    # a caller may be narrower than its callees).
-    scale_to = max(abs(root["cum"]),
-                   sum(abs(c["cum"]) for c in root.get("children", ()))) or 1
+    tree = data["tree"]
+    parents, flats, cums = tree["parent"], tree["flat"], tree["cum"]
+    sizes = tree.get("size") or [abs(c) for c in cums]
+    folds = {i: count for i, count in tree["folds"]}
+    count = len(parents)
     usable = width - 2 * pad
-    # (node, x, width, depth), children left to right in their order.
-    placed: List[Tuple[dict, float, float, int]] = []
-    work = [(root, float(pad), float(usable), 0)]
-    while work:
-        node, x, w, depth = work.pop()
-        placed.append((node, x, w, depth))
-        cx = x
-        for child in node.get("children", ()):
-            cw = abs(child["cum"]) / scale_to * usable
-            cw = min(cw, x + w - cx)
-            if cw >= 0.1:
-                work.append((child, cx, cw, depth + 1))
-            cx += cw
-    depth_max = max(depth for _, _, _, depth in placed)
+    scale = usable / (sizes[0] or 1)
+    colours = palette(colour_key(f) for f in frames)
+    largest = max((abs(c) for c in cums[1:]), default=0)
+    # Left to right in each parent: its next free x; None when the parent
+    # is not drawn. Parents come before their children in the arrays.
+    next_x: List[Optional[float]] = [None] * count
+    end = [0.0] * count  # a drawn node's right edge: its children stay inside
+    depth = [0] * count
+    next_x[0] = float(pad)
+    end[0] = float(pad + usable)
+    # (parent, depth) -> [x, width, frames, value] of its narrow children.
+    narrow: Dict[int, List[float]] = {}
+    placed: List[Tuple[int, float, float, int]] = [(0, float(pad), float(usable), 0)]
+    for i in range(1, count):
+        parent = parents[i]
+        x = next_x[parent]
+        if x is None:
+            continue
+        depth[i] = depth[parent] + 1
+        w = min(sizes[i] * scale, end[parent] - x)
+        next_x[parent] = x + w
+        if w <= 0:
+            continue
+        if w < 1:
+            block = narrow.get(parent)
+            if block is None:
+                narrow[parent] = [x, w, 1, cums[i]]
+            else:
+                block[1] = x + w - block[0]
+                block[2] += 1
+                block[3] += cums[i]
+            continue
+        next_x[i] = x
+        end[i] = x + w
+        placed.append((i, x, w, depth[i]))
+    blocks = [(depth[p] + 1, b) for p, b in narrow.items() if b[1] >= 0.1]
+    depth_max = max([d for _, _, _, d in placed] + [d for d, _ in blocks])
     height = top + (depth_max + 1) * row + pad
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -425,11 +540,36 @@ def render_svg(data: dict, *, width: int = 1200, icicle: bool = True) -> str:
          'stroke="none"/>'),
         f'<text class="t" x="{pad}" y="24">{_text(_heading(data))}</text>',
     ]
-    for node, x, w, depth in placed:
-        level = depth if icicle else depth_max - depth
-        out.append(_svg_frame(node, frames, x, w, top + level * row, unit, total))
+    diff = "size" in tree
+    for i, x, w, d in placed:
+        y = top + (d if icicle else depth_max - d) * row
+        frame = tree["frame"][i]
+        if i == 0:
+            name, fill = "all", "#e0a060"
+            label = f"all: {value_label(cums[0], unit)} ({percent(cums[0], total)})"
+        elif i in folds:
+            name = label = folded_name(folds[i])
+            fill = "#c8c8c8"
+        else:
+            name = label = frames[frame]["name"]
+            fill = (diff_colour(cums[i], largest) if diff
+                    else colours[colour_key(frames[frame])])
+        tip = (f"{name}\ncum {_signed(cums[i], unit, diff)} "
+               f"({percent(cums[i], total)}), flat {_signed(flats[i], unit, diff)} "
+               f"({percent(flats[i], total)})")
+        out.append(_svg_rect(x, w, y, fill, tip, label))
+    for d, (x, w, n, value) in blocks:
+        y = top + (d if icicle else depth_max - d) * row
+        tip = (f"{n} frames narrower than a pixel\ncum "
+               f"{_signed(value, unit, diff)} ({percent(value, total)})")
+        out.append(_svg_rect(x, w, y, "#bbbbbb", tip, f"[{n} narrow frames]"))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _signed(value: int, unit: str, diff: bool) -> str:
+    text = value_label(value, unit)
+    return "+" + text if diff and value > 0 else text
 
 
 def _heading(data: dict) -> str:
@@ -439,27 +579,7 @@ def _heading(data: dict) -> str:
     return f"{title}: {what}, total {value_label(data['total'], data['unit'])}{filters}"
 
 
-def frame_name(node: dict, frames: List[dict]) -> str:
-    """The name a node is shown with: its frame's, "all" for the root."""
-    if node["frame"] >= 0:
-        return frames[node["frame"]]["name"]
-    return node.get("name", "all")
-
-
-def _svg_frame(node: dict, frames: List[dict], x: float, w: float, y: int,
-               unit: str, total: int) -> str:
-    name = frame_name(node, frames)
-    if node["frame"] >= 0:
-        frame = frames[node["frame"]]
-        fill = colour(frame["package"] or frame["file"])
-    else:
-        fill = "#c8c8c8" if "folded" in node else "#e0a060"
-    tip = (f"{name}\ncum {value_label(node['cum'], unit)} "
-           f"({percent(node['cum'], total)}), flat {value_label(node['flat'], unit)} "
-           f"({percent(node['flat'], total)})")
-    label = name
-    if node["frame"] == -1 and "folded" not in node:
-        label = f"all: {value_label(node['cum'], unit)} ({percent(node['cum'], total)})"
+def _svg_rect(x: float, w: float, y: int, fill: str, tip: str, label: str) -> str:
     fits = int((w - 6) / 6.6)
     text = ""
     if fits >= 3:

@@ -119,6 +119,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 result = views.meta()
             else:
                 result = getattr(views, view)(query)
+            # Encoded here, so that a failure is answered as one.
+            data = _encode(result)
         except PyprofError as exc:
             self._json(400, {"error": exc.message, "hint": exc.hint or ""})
             return
@@ -130,7 +132,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                              "hint": "this is a bug in pyprof; please report it "
                              "with the profile"})
             return
-        self._json(200, result)
+        self._send(200, data, "application/json; charset=utf-8")
 
     def _static(self, name: str) -> None:
         if not _STATIC_NAME.fullmatch(name) or not (STATIC_DIR / name).is_file():
@@ -142,8 +144,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(200, data, kind, cache=False)
 
     def _json(self, status: int, body: dict) -> None:
-        data = json.dumps(body, separators=(",", ":")).encode("utf-8", "surrogateescape")
-        self._send(status, data, "application/json; charset=utf-8")
+        self._send(status, _encode(body), "application/json; charset=utf-8")
 
     def _send(self, status: int, data: bytes, kind: str, cache: bool = False) -> None:
         self.send_response(status)
@@ -164,6 +165,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         # Requests are not news to the user; PYPROF_DEBUG shows them.
         if os.environ.get("PYPROF_DEBUG"):
             sys.stderr.write("pyprof web: " + (format % args) + "\n")
+
+
+def _encode(body: dict) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
 def make_server(views: ProfileViews, port: int = 0) -> WebServer:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pyprof.flame import nested
+
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("PYPROF_CORPUS", REPO / ".." / "shared" / "corpus"))
 UPSTREAM = CORPUS / "upstream"
@@ -38,7 +40,7 @@ def pyprof(*args, cwd=None, timeout=120, env=None):
 def walk(data):
     """(node, name, names of its ancestors) for every node below the root."""
     frames = data["frames"]
-    work = [(child, ()) for child in data["root"].get("children", ())]
+    work = [(child, ()) for child in nested(data).get("children", ())]
     while work:
         node, above = work.pop()
         name = frames[node["frame"]]["name"] if node["frame"] >= 0 else node["name"]
@@ -53,7 +55,7 @@ def per_name(data):
     values = collections.defaultdict(lambda: [0, 0])
     open_places = collections.Counter()  # name -> places on the current path
     # Depth first; a None entry closes the place of the name after it.
-    work = [(child, None) for child in reversed(data["root"].get("children", ()))]
+    work = [(child, None) for child in reversed(nested(data).get("children", ()))]
     while work:
         node, closing = work.pop()
         if node is None:

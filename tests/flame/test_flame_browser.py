@@ -202,9 +202,8 @@ def test_values_are_formatted_and_coloured_as_pyprof_does(browser, sample_page):
         " return PyprofFlame.formatValue(c[0], c[1]); })", cases)
     assert shown == [flame.value_label(v, u) for v, u in cases]
     keys = ["runtime", "main", "net/http", "rich", "sh\u00f6p", "\U0001f600"]
-    colours = browser.execute_script(
-        "return arguments[0].map(PyprofFlame.colourOf)", keys)
-    assert colours == [flame.colour(k) for k in keys]
+    colours = browser.execute_script("return PyprofFlame.palette(arguments[0])", keys)
+    assert colours == flame.palette(keys)
 
 
 def big_profile(path, frames=50_000, seed=3):

@@ -41,8 +41,8 @@ def test_html_is_self_contained_and_carries_every_sample_type(tmp_path):
     types = [d["sample_type"] for d in payload["datasets"]]
     assert types == ["samples", "cpu"] and payload["selected"] == 1
     cpu, samples = payload["datasets"][1], payload["datasets"][0]
-    assert cpu["total"] == cpu["root"]["cum"] == 1_760_000_000
-    assert samples["total"] == samples["root"]["cum"] == 176
+    assert cpu["total"] == flame.nested(cpu)["cum"] == 1_760_000_000
+    assert samples["total"] == flame.nested(samples)["cum"] == 176
     assert [f["name"] for f in cpu["frames"]] == [f["name"] for f in samples["frames"]]
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -55,7 +55,7 @@ def test_view_options_apply(tmp_path):
     data = embedded(out.read_text())["datasets"][0]
     assert data["sample_type"] == "samples" and data["granularity"] == "lines"
     assert data["filters"] == ["focus=mapiter"]
-    assert data["total"] == 176 and 0 < data["root"]["cum"] < 176
+    assert data["total"] == 176 and 0 < flame.nested(data)["cum"] < 176
     assert all(re.search(r":\d+$", f["name"]) for f in data["frames"])
 
 
@@ -108,7 +108,7 @@ def test_heap_profile_page_has_the_four_types(tmp_path):
     payload = embedded(out.read_text())
     assert [d["sample_type"] for d in payload["datasets"]] == [
         "alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
-    assert all(d["root"]["cum"] == d["total"] for d in payload["datasets"])
+    assert all(flame.nested(d)["cum"] == d["total"] for d in payload["datasets"])
 
 
 def assert_error(done, status, fragment):
@@ -157,8 +157,13 @@ def test_help_lists_own_and_view_options():
 
 def test_colour_and_values_are_stable():
     assert flame.fnv1a("") == 0x811C9DC5
-    assert flame.colour("runtime") == flame.colour("runtime")
-    assert flame.colour("runtime") != flame.colour("main")
+    keys = ["json", "prog", "a", "asyncio", "hashlib", "numpy", "runtime", "main"]
+    colours = flame.palette(keys)
+    assert colours == flame.palette(reversed(keys))
+    hues = sorted(int(c[4:c.index(",")]) for c in colours.values())
+    # Eight packages round the circle: no two hues closer than 20 degrees.
+    gaps = [b - a for a, b in zip(hues, hues[1:])] + [hues[0] + 360 - hues[-1]]
+    assert min(gaps) >= 20, colours
     assert flame.value_label(1_760_000_000, "nanoseconds") == "1.76s"
     assert flame.value_label(3 * 1024 * 1024, "bytes") == "3MB"
 

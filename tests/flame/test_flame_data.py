@@ -64,7 +64,7 @@ def test_sample_cpu_agrees_with_top(options):
     assert_agrees_with_top(data, top)
     assert data["nodes"] == 1 + sum(1 for _ in walk(data))
     if not options:
-        assert data["root"]["cum"] == data["total"] == 1_760_000_000
+        assert flame.nested(data)["cum"] == data["total"] == 1_760_000_000
         assert data["totals"] == [176, 1_760_000_000]
 
 
@@ -75,7 +75,7 @@ def test_other_corpus_profiles_agree_with_top(path, index):
     args = [corpus(path)] + ([f"-sample_index={index}"] if index else [])
     data, top = tree_and_top(*args)
     assert_agrees_with_top(data, top)
-    assert data["root"]["cum"] == data["total"]
+    assert flame.nested(data)["cum"] == data["total"]
 
 
 def go_rows(text):
@@ -127,7 +127,7 @@ def _large_profile_agrees_with_go_top_and_folds():
     for node_name, (flat, cum) in go_rows(expected).items():
         assert (fmt(values[node_name][0]), fmt(values[node_name][1])) == (flat, cum)
     assert "Total samples = 240.29s " in expected
-    assert data["total"] == data["root"]["cum"] == 240_290_000_000
+    assert data["total"] == flame.nested(data)["cum"] == 240_290_000_000
 
     folded = flame.flame_data(prepared, opts, max_nodes=20_000)
     assert folded["nodes"] <= 20_000 < data["nodes"]
@@ -135,7 +135,7 @@ def _large_profile_agrees_with_go_top_and_folds():
     assert len(folded["frames"]) < len(data["frames"])  # only those shown
     assert folded["folded"]["nodes"] == data["nodes"] - (
         folded["nodes"] - sum(1 for n, _, _ in walk(folded) if "folded" in n))
-    assert folded["root"]["cum"] == data["root"]["cum"]
+    assert flame.nested(folded)["cum"] == flame.nested(data)["cum"]
     # Frames whose every place is above the threshold keep their values
     # (time.Now is also called in many small places, which are folded).
     kept = per_name(folded)
@@ -181,7 +181,7 @@ def test_recursion_counts_once_per_sample_at_the_top_and_nests():
                    (["g", "f", "main"], (1, 7))])
     data = flame.flame_data(graph.prepare(p), graph.GraphOptions())
     assert per_name(data) == {"main": [0, 22], "f": [15, 22], "g": [7, 7]}
-    (main,) = data["root"]["children"]
+    (main,) = flame.nested(data)["children"]
     (f1,) = main["children"]
     assert (f1["cum"], f1["flat"]) == (22, 5)
     assert [c["cum"] for c in f1["children"]] == [10, 7]  # f, then g: by name
@@ -194,12 +194,12 @@ def test_tags_filter_and_children_sorted_by_name():
     prepared = graph.prepare(p)
     data = flame.flame_data(prepared, graph.GraphOptions(tagfocus="thread=T1"))
     names = [data["frames"][c["frame"]]["name"]
-             for c in data["root"]["children"][0]["children"]]
+             for c in flame.nested(data)["children"][0]["children"]]
     assert names == ["b", "c"]
-    assert data["root"]["cum"] == 13 and data["total"] == 19
+    assert flame.nested(data)["cum"] == 13 and data["total"] == 19
     assert data["filters"] == ["tagfocus=thread=T1"]
     ignored = flame.flame_data(graph.prepare(p), graph.GraphOptions(tagignore="T1"))
-    assert ignored["root"]["cum"] == 6
+    assert flame.nested(ignored)["cum"] == 6
 
 
 def test_folding_keeps_the_totals_and_the_big_frames():
@@ -212,7 +212,7 @@ def test_folding_keeps_the_totals_and_the_big_frames():
     data = flame.flame_data(graph.prepare(synthetic(stacks)), graph.GraphOptions(),
                             max_nodes=100)
     assert data["nodes"] <= 100
-    assert data["root"]["cum"] == whole["root"]["cum"]
+    assert flame.nested(data)["cum"] == flame.nested(whole)["cum"]
     other = [n for n, _, _ in walk(data) if "folded" in n]
     assert other and all(n["frame"] == -1 for n in other)
     assert sum(n["folded"] for n in other) == data["folded"]["nodes"]
@@ -244,7 +244,7 @@ def test_recorded_profile_agrees_with_pyprof_top(tmp_path):
     for args in (("-lines",), ()):
         data, top = tree_and_top(out, *args)
         assert_agrees_with_top(data, top)
-        assert data["root"]["cum"] == data["total"] > 0
+        assert flame.nested(data)["cum"] == data["total"] > 0
     # fib recurses: the flame nests it many levels deep, top counts it once.
     assert max(len(above) for _, name, above in walk(data) if name == "fib") > 5
     assert 0.5 * data["total"] < per_name(data)["fib"][1] <= data["total"]

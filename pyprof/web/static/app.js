@@ -21,6 +21,7 @@
   var flameChart = null;
   var topRows = [];
   var topSort = { key: "", descending: true };
+  var summaryTotal = 0; // the total of the last summary: 100% for sum%
 
   function $(id) { return document.getElementById(id); }
 
@@ -168,17 +169,26 @@
         if (!response.ok) throw body;
         return body;
       }, function () {
-        throw { error: "the server answered " + response.status + " without a view",
-                hint: "is pyprof web still running?" };
+        throw { error: "the server answered " + response.status + " " +
+                  (response.statusText || "") + " without a view",
+                hint: "pyprof web's own terminal may say more" };
       });
     }, function () {
       throw { error: "the server did not answer", hint: "is pyprof web still running?" };
     });
   }
 
+  // What the view's report warns about ("Focus expression matched no
+  // samples", "the profile has no samples"), above the view.
+  function showNotes(notes) {
+    $("notes").textContent = notes.join("\n");
+    $("notes").hidden = !notes.length;
+  }
+
   function show() {
     syncControls();
     $("error").hidden = true;
+    showNotes([]);
     var view = state.view;
     if ((view === "source" || view === "peek") && !state.fn) {
       $(view + "-host").textContent = "";
@@ -192,6 +202,7 @@
     getJSON("/api/" + view + "?" + queryString(state, false)).then(function (body) {
       if (mine !== request) return;
       drawSummary(body.summary);
+      showNotes(body.notes || (body.flame && body.flame.notes) || []);
       DRAW[view](body);
       setStatus("ready", "");
     }, function (body) {
@@ -225,6 +236,7 @@
     $("total-type").textContent = summary.type + " (" + summary.unit + ")";
     $("total").textContent = summary.total_text;
     $("total").setAttribute("data-total", String(summary.total));
+    summaryTotal = summary.total;
     var active = Object.keys(summary.filters).map(function (k) {
       return k + "=" + summary.filters[k];
     });
@@ -266,10 +278,17 @@
     });
     var tbody = $("top-table").tBodies[0];
     tbody.textContent = "";
+    // sum% is the running total of flat% down the rows as shown: after a
+    // re-sort it is summed again in the new order.
+    var resorted = key && rows.some(function (r, i) { return r.order !== i; });
+    var running = 0;
     rows.forEach(function (r) {
       var tr = el("tr", { "data-name": r.name, "data-flat": String(r.flat),
                           "data-cum": String(r.cum) });
-      [r.flat_text, r.flat_pct, r.sum_pct, r.cum_text, r.cum_pct].forEach(function (t) {
+      running += r.flat;
+      var sum = resorted ? (summaryTotal ?
+        (running / Math.abs(summaryTotal) * 100).toFixed(2) + "%" : "") : r.sum_pct;
+      [r.flat_text, r.flat_pct, sum, r.cum_text, r.cum_pct].forEach(function (t) {
         tr.appendChild(el("td", { "class": "num" }, t));
       });
       var name = el("td", { "class": "name" });

@@ -6,7 +6,8 @@
  *   var view = PyprofFlame.mount(element, data, options)
  *       element  an empty block element; the graph takes its width
  *       data     a tree from pyprof.flame.flame_data (format "pyprof-flame",
- *                version 1): frames, root {frame, flat, cum, children}, total,
+ *                version 2): frames, tree {frame, parent, flat, cum, folds,
+ *                size} (flat arrays, a parent before its children), total,
  *                unit, sample_type
  *       options  (all optional)
  *                orientation  "icicle" (root at the top, the default) or "flame"
@@ -20,7 +21,9 @@
  *   view.zoom(name)           zoom to the widest frame of that name ("" or
  *                             "all": the root); false when there is none
  *   view.search(text)         highlight the frames whose name matches the
- *                             regexp text ("" clears); returns {value, share}
+ *                             regexp text ("" clears): a JavaScript regexp,
+ *                             Go's flag prefix (?i) (?s) (?m) and (?P<name>
+ *                             accepted; returns {value, share}
  *                             of the matches (each counted once, not again
  *                             inside another match), or null
  *   view.setOrientation(o)    "icicle" or "flame"
@@ -32,6 +35,8 @@
  *   view.redraw()
  *   view.destroy()
  *   PyprofFlame.formatValue(value, unit)   "1.98s", "12.50MB", "340"
+ *   PyprofFlame.palette(keys)  {key: colour}, as pyprof.flame.palette
+ *   PyprofFlame.goRegExp(text)  a RegExp from a Go (RE2) regexp, or throws
  *   PyprofFlame.mountPage(element, payload)  start of pyprof's self-contained
  *       page: payload {datasets: [data, ...], selected, orientation}, a
  *       sample type selector when there are several datasets
@@ -39,6 +44,10 @@
  * Click a frame to zoom into it, click a frame above it or a breadcrumb to
  * zoom out, Escape to go back to the root. Frames narrower than a pixel are
  * drawn together as one grey block per parent, which is not descended into.
+ * In a comparison (data with negative values, tree.size given) a frame's
+ * width is tree.size (|flat| summed over its subtree, so that growth and
+ * reduction below a caller both fit in it) and its colour says the sign of
+ * its cum: red grew, green shrank.
  */
 (function (global) {
   "use strict";
@@ -102,9 +111,10 @@
     return s.slice(-3) === ".00" ? s.slice(0, -3) : s;
   }
 
+  // part's share of whole; negative for a reduction in a comparison.
   function percent(part, whole) {
     if (!whole) return "0%";
-    return (Math.abs(part) / Math.abs(whole) * 100).toFixed(2) + "%";
+    return (part / Math.abs(whole) * 100).toFixed(2) + "%";
   }
 
   // 32-bit FNV-1a over UTF-16 code units (pyprof.flame.fnv1a).
@@ -117,12 +127,55 @@
     return h >>> 0;
   }
 
-  // A light colour per package or file, the same on every run and in
-  // pyprof's SVG (pyprof.flame.colour): black labels stay readable on it.
-  function colourOf(key) {
-    var h = fnv1a(key);
-    return "hsl(" + (h % 360) + "," + (50 + (h >>> 9) % 25) + "%," +
-      (64 + (h >>> 17) % 14) + "%)";
+  var GOLDEN_ANGLE = 137.50776405003785;
+
+  // A light colour per package or file name of one profile, as pyprof's
+  // SVG (pyprof.flame.palette): the names sorted, each a golden angle round
+  // the hue circle from the one before, saturation and lightness from a
+  // hash. Black labels stay readable on every one.
+  function palette(keys) {
+    var seen = {};
+    var names = [];
+    keys.forEach(function (k) {
+      if (!Object.prototype.hasOwnProperty.call(seen, k)) { seen[k] = 1; names.push(k); }
+    });
+    names.sort();
+    var out = {};
+    names.forEach(function (k, rank) {
+      var h = fnv1a(k);
+      out[k] = "hsl(" + (Math.floor(rank * GOLDEN_ANGLE) % 360) + "," +
+        (50 + (h >>> 9) % 25) + "%," + (64 + (h >>> 17) % 14) + "%)";
+    });
+    return out;
+  }
+
+  // Growth in red, reduction in green, paler when smaller
+  // (pyprof.flame.diff_colour).
+  function diffColour(value, largest) {
+    if (!value || !largest) return "hsl(0,0%,85%)";
+    var strength = Math.min(1, Math.abs(value) / largest);
+    return "hsl(" + (value > 0 ? 0 : 120) + ",70%," +
+      Math.floor(88 - 33 * strength) + "%)";
+  }
+
+  // A RegExp from a Go (RE2) regexp as pprof's options take them: a
+  // leading flag group such as (?i) or (?is) becomes JavaScript flags,
+  // (?P<name> becomes (?<name>. Throws a SyntaxError when it is not valid.
+  function goRegExp(text) {
+    var flags = "";
+    var lead = /^\(\?([a-zA-Z]+)\)/.exec(text);
+    if (lead) {
+      var given = lead[1];
+      for (var i = 0; i < given.length; i++) {
+        var f = given.charAt(i);
+        if ("ims".indexOf(f) < 0) {
+          throw new SyntaxError("flag " + f + " is not supported; use i, m or s");
+        }
+        if (flags.indexOf(f) < 0) flags += f;
+      }
+      text = text.slice(lead[0].length);
+    }
+    return new RegExp(text.replace(/\(\?P</g, "(?<"), flags);
   }
 
   function el(tag, className, text) {
@@ -132,37 +185,43 @@
     return e;
   }
 
-  // The data's nested tree as nodes with parents and depths.
+  // The data's flat tree as nodes with parents, children and depths.
   function buildTree(data) {
     var frames = data.frames || [];
-    var root = {name: "all", file: "", key: "", flat: data.root.flat,
-                cum: data.root.cum, parent: null, depth: 0, kids: [],
-                folded: 0, matched: false};
-    var work = [[data.root, root]];
-    var count = 1;
+    var t = data.tree;
+    var sizes = t.size || null;
+    var folds = {};
+    (t.folds || []).forEach(function (f) { folds[f[0]] = f[1]; });
+    var nodes = new Array(t.frame.length);
     var maxDepth = 0;
-    while (work.length) {
-      var pair = work.pop();
-      var children = pair[0].children;
-      if (!children) continue;
-      var parent = pair[1];
-      for (var i = 0; i < children.length; i++) {
-        var c = children[i];
-        var frame = c.frame >= 0 ? frames[c.frame] : null;
-        var node = {
-          name: frame ? frame.name : (c.name || "?"),
-          file: frame ? frame.file : "",
-          pkg: frame ? frame.package : "",
-          flat: c.flat, cum: c.cum, parent: parent, depth: parent.depth + 1,
-          kids: [], folded: c.folded || 0, matched: false
-        };
-        parent.kids.push(node);
-        count++;
-        if (node.depth > maxDepth) maxDepth = node.depth;
-        work.push([c, node]);
-      }
+    for (var i = 0; i < t.frame.length; i++) {
+      var frame = t.frame[i] >= 0 ? frames[t.frame[i]] : null;
+      var parent = i ? nodes[t.parent[i]] : null;
+      var folded = folds[i] || 0;
+      var node = {
+        name: frame ? frame.name : (folded ? "[" + folded + " smaller frames]" :
+                                    (i ? "?" : "all")),
+        file: frame ? frame.file : "",
+        pkg: frame ? frame.package : "",
+        flat: t.flat[i], cum: t.cum[i],
+        size: sizes ? sizes[i] : Math.abs(t.cum[i]),
+        parent: parent, depth: parent ? parent.depth + 1 : 0,
+        kids: [], folded: folded, matched: false
+      };
+      nodes[i] = node;
+      if (parent) parent.kids.push(node);
+      if (node.depth > maxDepth) maxDepth = node.depth;
     }
-    return {root: root, count: count, maxDepth: maxDepth};
+    var largest = 0;
+    for (var k = 1; k < nodes.length; k++) {
+      largest = Math.max(largest, Math.abs(nodes[k].cum));
+    }
+    return {root: nodes[0], count: nodes.length, maxDepth: maxDepth,
+            diff: !!sizes, largest: largest,
+            colours: {package: palette(frames.map(function (f) {
+              return f.package || f.file || f.name; })),
+                      file: palette(frames.map(function (f) {
+                        return f.file || f.name; }))}};
   }
 
   function mount(element, data, options) {
@@ -264,9 +323,9 @@
         return null;
       }
       try {
-        state.regexp = new RegExp(state.searchText);
+        state.regexp = goRegExp(state.searchText);
       } catch (e) {
-        match.textContent = "invalid regexp";
+        match.textContent = "invalid regexp: " + e.message;
         match.classList.add("pf-error");
         return null;
       }
@@ -303,13 +362,9 @@
       chain.forEach(function (n) {
         rects.push({node: n, x: 0, w: width, row: n.depth, above: n !== focus});
       });
-      // Widths are in proportion to |cum|. Limitation: in a comparison
-      // (-diff_base) values of both signs cancel out in a caller, which can
-      // be narrower than its callees; they are then cut at its right edge.
-      var extent = Math.abs(focus.cum);
-      var kidsExtent = 0;
-      focus.kids.forEach(function (k) { kidsExtent += Math.abs(k.cum); });
-      extent = Math.max(extent, kidsExtent);
+      // Widths are in proportion to size: cum, or in a comparison |flat|
+      // summed over the subtree (see the top of this file).
+      var extent = focus.size;
       var scale = extent ? width / extent : 0;
       var work = [[focus, 0, width]];
       var maxRow = focus.depth;
@@ -322,7 +377,7 @@
         var run = null;
         for (var i = 0; i < node.kids.length; i++) {
           var kid = node.kids[i];
-          var w = Math.min(Math.abs(kid.cum) * scale, end - x);
+          var w = Math.min(kid.size * scale, end - x);
           if (w <= 0) continue;
           if (w < NARROW) {
             if (!run) run = {node: null, x: x, w: 0, row: row, count: 0, value: 0};
@@ -362,7 +417,9 @@
       if (n.folded) return "#c8c8c8";
       if (n === state.tree.root) return "#e0a060";
       if (state.regexp) return n.matched ? "#d63384" : "#e4ddd4";
-      return colourOf((state.colourBy === "file" ? n.file : n.pkg) || n.file || n.name);
+      if (state.tree.diff) return diffColour(n.cum, state.tree.largest);
+      if (state.colourBy === "file") return state.tree.colours.file[n.file || n.name];
+      return state.tree.colours.package[n.pkg || n.file || n.name];
     }
 
     function labelOf(rect) {
@@ -456,23 +513,28 @@
       return null;
     }
 
+    function signed(value, unit) {
+      var text = formatValue(value, unit);
+      return state.tree.diff && value > 0 ? "+" + text : text;
+    }
+
     function tipText(rect) {
       var unit = state.data.unit;
       var totalValue = state.data.total;
       if (!rect.node) {
         return [rect.count + " frames narrower than a pixel",
-                "cum " + formatValue(rect.value, unit) + " (" +
+                "cum " + signed(rect.value, unit) + " (" +
                 percent(rect.value, totalValue) + " of total)"];
       }
       var n = rect.node;
       var lines = [n === state.tree.root ? "all" : n.name];
       if (n.file) lines.push(n.file);
       if (n.folded) lines.push(n.folded + " frames folded together (too small to keep)");
-      lines.push("cum " + formatValue(n.cum, unit) + " (" + percent(n.cum, totalValue) +
+      lines.push("cum " + signed(n.cum, unit) + " (" + percent(n.cum, totalValue) +
         " of total" + (state.focus !== state.tree.root && !rect.above ?
           ", " + percent(n.cum, state.focus.cum) + " of " + state.focus.name : "") + ")");
       if (!n.folded) {
-        lines.push("flat " + formatValue(n.flat, unit) + " (" +
+        lines.push("flat " + signed(n.flat, unit) + " (" +
           percent(n.flat, totalValue) + " of total)");
       }
       return lines;
@@ -616,7 +678,7 @@
       while (work.length) {
         var n = work.pop();
         if (n.name === name && n !== state.tree.root &&
-            (!best || Math.abs(n.cum) > Math.abs(best.cum))) best = n;
+            (!best || n.size > best.size)) best = n;
         for (var i = 0; i < n.kids.length; i++) work.push(n.kids[i]);
       }
       return best;
@@ -661,7 +723,8 @@
     mount: mount,
     mountPage: mountPage,
     formatValue: formatValue,
-    colourOf: colourOf,
-    version: 1
+    palette: palette,
+    goRegExp: goRegExp,
+    version: 2
   };
 })(typeof window !== "undefined" ? window : this);
