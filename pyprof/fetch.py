@@ -6,13 +6,17 @@ allows). As `go tool pprof` does, pyprof
 
 * adds ``/debug/pprof/profile`` when the URL has no path, and
   ``?seconds=N`` when -seconds is given;
-* prints ``Fetching profile over HTTP from URL`` (and ``Please wait...``
-  when a duration is known) on stderr while it waits;
-* waits at most -timeout seconds (default: 1.5 times the duration, or 60 s
-  without one), plus 5 s for the transfer;
-* saves what it fetched under $PPROF_TMPDIR, else ~/pprof, as
+* prints ``Fetching profile over HTTP from URL`` on stderr while it waits,
+  and ``Please wait... (N)`` when -seconds was given (not for a duration
+  that only the URL's ``?seconds=N`` asks for: pprof does the same);
+* waits at most -timeout seconds (default: 1.5 times the duration, from
+  -seconds or the URL, or 60 s without one), plus 5 s for the transfer;
+* saves what it fetched under the first of $PPROF_TMPDIR, $HOME/pprof and
+  $TMPDIR (else /tmp) that it can create, as
   ``pprof.<binary>.<sample types>.NNN.pb.gz`` and says so on stderr
-  ("Saved profile in PATH"), so the same view can be made offline.
+  ("Saved profile in PATH"), so the same view can be made offline. A
+  folder it cannot use, and a profile it cannot save, are a warning on
+  stderr, and the view goes on (as in pprof).
 
 Only the standard library is used (urllib, imported when a URL is given,
 so that reading files does not pay for it).
@@ -20,6 +24,7 @@ so that reading files does not pay for it).
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 import re
@@ -111,10 +116,11 @@ def fetch(
     import urllib.error
     import urllib.request
 
-    url, duration, wait = adjust_url(source, seconds, timeout)
+    url, _, wait = adjust_url(source, seconds, timeout)
     note(f"Fetching profile over HTTP from {url}")
-    if duration and duration > 0:
-        note(f"Please wait... ({duration}s)")
+    if seconds is not None and seconds > 0:
+        # Only for -seconds: a duration in the URL's query sets the wait alone.
+        note(f"Please wait... ({go_duration(seconds)})")
     where = f"fetching {url}"
     request = urllib.request.Request(url, headers={"User-Agent": "pyprof"})
     try:
@@ -157,12 +163,82 @@ def _status_error(exc) -> str:
     return status
 
 
-def save_dir() -> str:
-    """Where fetched profiles go: $PPROF_TMPDIR, else ~/pprof."""
-    folder = os.environ.get("PPROF_TMPDIR")
-    if not folder:
-        folder = os.path.join(os.path.expanduser("~"), "pprof")
-    return folder
+def go_duration(seconds: int) -> str:
+    """A whole number of seconds as Go prints a time.Duration: 45s, 1m30s,
+    2h0m0s."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+def save_dirs() -> list:
+    """The folders a fetched profile may go to, best first: $PPROF_TMPDIR,
+    $HOME/pprof (when HOME is set), then $TMPDIR or /tmp, as in pprof."""
+    folders = []
+    if os.environ.get("PPROF_TMPDIR"):
+        folders.append(os.environ["PPROF_TMPDIR"])
+    if os.environ.get("HOME"):
+        folders.append(os.path.join(os.environ["HOME"], "pprof"))
+    folders.append(os.environ.get("TMPDIR") or "/tmp")
+    return folders
+
+
+def make_dirs(folder: str) -> None:
+    """Create folder and its missing parents (mode 0755).
+
+    Raises:
+        OSError: with the path that stopped it as filename; a file in the
+            way is reported as ENOTDIR ("not a directory"), not as
+            "file exists".
+    """
+    missing = []
+    path = os.path.abspath(folder)
+    while not os.path.lexists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path) from None
+        except OSError as exc:
+            exc.filename = path
+            raise
+
+
+def _cause(exc: OSError, op: str) -> str:
+    """An OSError in Go's words: "mkdir /x: not a directory"."""
+    text = (exc.strerror or str(exc))
+    text = text[:1].lower() + text[1:]
+    return f"{op} {exc.filename}: {text}" if exc.filename else text
+
+
+def choose_save_dir(note: Callable[[str], None]) -> str:
+    """The first folder of save_dirs() that exists or can be created; each
+    one that cannot is a warning line given to note.
+
+    Raises:
+        ProfileError: none of them can be used.
+    """
+    for folder in save_dirs():
+        try:
+            make_dirs(folder)
+        except OSError as exc:
+            note(f"Could not use temp dir {folder}: {_cause(exc, 'mkdir')}")
+            continue
+        return folder
+    raise ProfileError("saving the fetched profile: no folder could be created",
+                       "set PPROF_TMPDIR to a writable folder")
 
 
 def saved_prefix(profile) -> str:
@@ -176,49 +252,52 @@ def saved_prefix(profile) -> str:
     return prefix
 
 
-def save(profile, data: bytes) -> str:
-    """Store a fetched profile (gzip'd) in save_dir() under the first free
-    name pprof.<...>.NNN.pb.gz and return its path.
+def save(profile, data: bytes, note: Callable[[str], None] = lambda line: None
+         ) -> Optional[str]:
+    """Store a fetched profile (gzip'd) under the first free name
+    pprof.<...>.NNN.pb.gz in choose_save_dir(), tell note
+    "Saved profile in PATH" and return the path.
 
     The file appears complete or not at all: the bytes are written to a
     temporary file that is then hard-linked to the free name (which fails
-    rather than overwrite a file saved meanwhile).
+    rather than overwrite a file saved meanwhile). When it cannot be
+    written, note is told "Could not save profile: CAUSE" and None is
+    returned: the profile is still shown, as in pprof.
 
     Raises:
-        ProfileError: the folder cannot be made or written.
+        ProfileError: no folder can be used at all.
     """
-    folder = save_dir()
+    folder = choose_save_dir(note)
     if data[:2] != b"\x1f\x8b":
         data = gzip.compress(data, mtime=0)
-    where = f"saving the fetched profile in {folder}"
+    prefix = saved_prefix(profile)
+    tmp = None
     try:
-        os.makedirs(folder, mode=0o755, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".pprof.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ProfileError(f"{where}: {exc.strerror or exc}",
-                           "set PPROF_TMPDIR to a writable folder") from None
-    try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o644)
-        prefix = saved_prefix(profile)
         for index in range(1, 10000):
             path = os.path.join(folder, f"{prefix}{index:03d}.pb.gz")
             try:
                 os.link(tmp, path)
             except FileExistsError:
                 continue
+            note(f"Saved profile in {path}")
             return path
-        raise ProfileError(f"{where}: no free name {prefix}NNN.pb.gz",
-                           "remove old profiles from the folder")
+        note(f"Could not save profile: could not create file of the form "
+             f"{prefix}001.pb.gz")
     except OSError as exc:
-        raise ProfileError(f"{where}: {exc.strerror or exc}",
-                           "set PPROF_TMPDIR to a writable folder") from None
+        if exc.filename is None or tmp is None or exc.filename == tmp:
+            exc.filename = os.path.join(folder, f"{prefix}001.pb.gz")
+        note(f"Could not save profile: {_cause(exc, 'open')}")
     finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return None
 
 
 def mark_symbolized(profile) -> None:

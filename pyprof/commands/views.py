@@ -176,7 +176,7 @@ def _load_one(source: str, settings: dict):
     # Limitation: with several inputs pprof saves their merge in one file;
     # pyprof saves each fetched profile on its own, so reopening them offline
     # needs the same files and options again.
-    _note("Saved profile in " + fetch.save(profile, data))
+    fetch.save(profile, data, note=_note)  # "Saved profile in PATH", or a warning
     return profile
 
 

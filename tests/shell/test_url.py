@@ -128,18 +128,69 @@ def test_live_pyprof_endpoint_twice_gives_001_then_002(live_url, tmp_path):
     runs = [_shell([live_url], tmp_path, lines=lines) for _ in range(2)]
     saved = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("pprof."))
 
-    for done in runs:
+    for done, name in zip(runs, saved):
         assert done.returncode == 0, done.stderr
-        assert "Please wait... (1s)" in done.stderr
+        # No "Please wait...": pprof prints it for -seconds, not for ?seconds=.
+        assert done.stderr.splitlines()[:2] == [
+            f"Fetching profile over HTTP from {live_url}",
+            f"Saved profile in {tmp_path / name}",
+        ]
         assert "spin_for_the_shell_test" in done.stdout
     assert len(saved) == 2
     assert re.fullmatch(r"pprof\.(.+\.)?samples\.cpu\.001\.pb\.gz", saved[0]), saved
     assert saved[1] == saved[0].replace(".001.", ".002.")
-    assert f"Saved profile in {tmp_path / saved[0]}" in runs[0].stderr
-    assert f"Saved profile in {tmp_path / saved[1]}" in runs[1].stderr
     if GO:
-        # go tool pprof names the same program's profile the same way.
+        # go tool pprof prints the same lines and names the file the same way.
         theirs = _shell([live_url], tmp_path / "go", lines=("quit",),
                         command=[GO, "tool", "pprof"])
         assert [p.name for p in (tmp_path / "go").iterdir()
                 if p.name.startswith("pprof.")] == [saved[0]], theirs.stderr
+        assert theirs.stderr.splitlines()[:2] == [
+            f"Fetching profile over HTTP from {live_url}",
+            f"Saved profile in {tmp_path / 'go' / saved[0]}",
+        ]
+
+
+def test_seconds_flag_prints_please_wait_as_go_does(live_url, tmp_path):
+    url = live_url.replace("?seconds=1", "")
+    done = _shell(["-seconds", "1", url], tmp_path, lines=("quit",))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[:2] == [
+        f"Fetching profile over HTTP from {url}?seconds=1",
+        "Please wait... (1s)",
+    ]
+    if GO:
+        theirs = _shell(["-seconds", "1", url], tmp_path / "go", lines=("quit",),
+                        command=[GO, "tool", "pprof"])
+        assert theirs.stderr.splitlines()[:2] == done.stderr.splitlines()[:2]
+
+
+def test_unusable_pprof_tmpdir_warns_and_saves_under_home(corpus_url, tmp_path):
+    in_the_way = tmp_path / "notadir"
+    in_the_way.write_text("a file, not a folder\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(home, PPROF_TMPDIR=str(in_the_way))
+    runs = {}
+    for name, command in (("py", [*PYPROF, "shell"]), ("go", [GO, "tool", "pprof"])):
+        if name == "go" and not GO:
+            continue
+        for old in home.glob("pprof/*"):
+            old.unlink()
+        runs[name] = subprocess.run([*command, corpus_url], input="top 1\n",
+                                    capture_output=True, text=True, cwd=tmp_path,
+                                    env=env, timeout=120)
+    done = runs["py"]
+    assert done.returncode == 0, done.stderr
+    saved = home / "pprof" / "pprof.sample.bin.samples.cpu.001.pb.gz"
+    assert done.stderr.splitlines()[:3] == [
+        f"Fetching profile over HTTP from {corpus_url}",
+        f"Could not use temp dir {in_the_way}: mkdir {in_the_way}: not a directory",
+        f"Saved profile in {saved}",
+    ]
+    assert saved.read_bytes()[:2] == b"\x1f\x8b"
+    assert "Showing top 1 nodes out of 14" in done.stdout
+    if "go" in runs:
+        assert go_to_pyprof(runs["go"].stderr).splitlines()[:3] == \
+            done.stderr.splitlines()[:3]
+        assert runs["go"].stdout == done.stdout
