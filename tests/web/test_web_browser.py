@@ -255,3 +255,38 @@ def test_granularity_selector_changes_the_rows(browser, serve, corpus):
     _, rows = top_text(corpus["sample_cpu"], "--lines")
     assert table_rows(browser) == [row_fields(line) for line in rows]
     assert all(":" in r[5] for r in table_rows(browser))
+
+
+def test_notes_show_above_every_view(browser, serve, recorded, artifacts):
+    server = serve(recorded)
+    for view in ("top", "flame"):
+        assert open_page(browser, server, view=view, tagfocus="thread=NoSuch") == "ready"
+        notes = browser.find_element("id", "notes")
+        assert notes.is_displayed()
+        assert "TagFocus expression matched no samples" in notes.text
+    shot(browser, artifacts, "notes-flame")
+    assert open_page(browser, server, view="top") == "ready"
+    assert not browser.find_element("id", "notes").is_displayed()
+
+
+def test_flame_search_takes_gos_case_flag(browser, serve, recorded):
+    server = serve(recorded)
+    assert open_page(browser, server, view="flame", search="(?i)^INNER_SPIN$") == "ready"
+    match = browser.find_element("css selector", ".pf-match")
+    _, top = get_json(server.url + "api/top")
+    [row] = [r for r in top["rows"] if r["name"] == "inner_spin"]
+    total = int(browser.find_element("id", "total").get_attribute("data-total"))
+    assert float(match.get_attribute("data-share")) == pytest.approx(row["cum"] / total,
+                                                                     abs=1e-9)
+
+
+def test_sum_percent_follows_the_sort(browser, serve, recorded):
+    open_page(browser, serve(recorded), view="top")
+    total = int(browser.find_element("id", "total").get_attribute("data-total"))
+    browser.find_element("css selector", "#top-table th:nth-child(6)").click()
+    rows = browser.find_elements("css selector", "#top-table tbody tr")
+    running = 0
+    for tr in rows:
+        running += int(tr.get_attribute("data-flat"))
+        assert tr.find_elements("tag name", "td")[2].text == \
+            f"{running / total * 100:.2f}%"

@@ -231,3 +231,36 @@ def test_requests_for_other_host_names_are_refused(serve, corpus):
             conn.close()
         assert response.status == status, body
         assert (b"sample_types" in body) == (status == 200)
+
+
+def test_a_stack_3000_frames_deep_is_served(serve, tmp_path):
+    from pyprof import pprof
+    from pyprof._proto import profile_pb2
+
+    depth = 3000
+    p = profile_pb2.Profile(string_table=["", "samples", "count", "f.py"])
+    p.sample_type.add(type=1, unit=2)
+    for i in range(1, depth + 1):
+        p.string_table.append(f"f{i}")
+        p.function.add(id=i, name=len(p.string_table) - 1, filename=3)
+        p.location.add(id=i).line.add(function_id=i, line=i)
+    p.sample.add(location_id=list(range(1, depth + 1)), value=[4])
+    path = tmp_path / "deep.pb.gz"
+    pprof.dump(p, path)
+    status, body = api(serve(path), "flame")
+    assert status == 200, body
+    tree = body["flame"]["tree"]
+    assert len(tree["frame"]) == depth + 1
+    assert tree["cum"] == [4] * (depth + 1)
+    assert tree["parent"] == list(range(-1, depth))
+
+
+def test_a_failure_to_encode_is_a_500_with_its_cause(serve, corpus, monkeypatch):
+    from pyprof.web import views
+
+    server = serve(corpus["sample_cpu"])
+    monkeypatch.setattr(views.ProfileViews, "top",
+                        lambda self, query: {"rows": [object()]})
+    status, body = api(server, "top")
+    assert status == 500
+    assert body["error"].startswith("making the top view: TypeError: ")
