@@ -984,7 +984,7 @@ def run_graphviz(dot_text: str, fmt: str) -> bytes:
                           "`dot` program is not installed", GRAPHVIZ_HINT)
     try:
         # Names that are not UTF-8 (kept as surrogates) become U+FFFD.
-        data = dot_text.encode("utf-8", "replace")
+        data = fit_for_graphviz(dot_text).encode("utf-8", "replace")
         done = subprocess.run([program, "-T" + fmt], input=data,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=300, check=False)
@@ -996,9 +996,40 @@ def run_graphviz(dot_text: str, fmt: str) -> bytes:
         raise PyprofError(f"drawing the call graph as {fmt.upper()}: cannot run "
                           f"{program}: {exc.strerror}", GRAPHVIZ_HINT) from None
     if done.returncode != 0:
-        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = reason[-1] if reason else f"exit status {done.returncode}"
+        # dot says what went wrong first ("Error: <stdin>: syntax error in
+        # line 3 ..."), then quotes the text it choked on.
+        reason = [line.strip() for line in
+                  done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+        detail = reason[0] if reason else f"exit status {done.returncode}"
+        if len(detail) > 300:
+            detail = detail[:299] + "\u2026"
+        hint = ("the DOT text is pyprof's: `pyprof dot` writes it for a bug report"
+                if "syntax error" in detail else
+                "check that Graphviz works: echo 'digraph{a->b}' | dot -Tsvg")
         raise PyprofError(f"drawing the call graph as {fmt.upper()}: Graphviz's "
-                          f"dot failed: {detail}",
-                          "check that Graphviz works: echo 'digraph{a->b}' | dot -Tsvg")
+                          f"dot failed: {detail}", hint)
     return done.stdout
+
+
+# Graphviz refuses a quoted string longer than 16384 bytes; a label is cut
+# well below that (4 bytes per character at most in UTF-8).
+GRAPHVIZ_MAX_STRING = 4000
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def fit_for_graphviz(dot_text: str) -> str:
+    """dot_text with every quoted string of more than GRAPHVIZ_MAX_STRING
+    characters cut to that length, ending in an ellipsis: a function name
+    of 20,000 characters is drawn shortened instead of failing the graph."""
+    def cut(found: "re.Match[str]") -> str:
+        text = found.group(0)
+        if len(text) <= GRAPHVIZ_MAX_STRING:
+            return text
+        inner = text[1:GRAPHVIZ_MAX_STRING]
+        # Do not end inside an escape such as \n or \".
+        trailing = len(inner) - len(inner.rstrip("\\"))
+        if trailing % 2:
+            inner = inner[:-1]
+        return '"' + inner + '\u2026"'
+
+    return _QUOTED.sub(cut, dot_text)

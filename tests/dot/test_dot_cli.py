@@ -18,6 +18,7 @@ import pytest
 import dot_profiles as dp
 from pyprof import graph
 from pyprof import pprof
+from pyprof.errors import PyprofError
 from pyprof.report import dot
 
 SAMPLE = dp.PROFILES / "report" / "testdata" / "sample.cpu"
@@ -276,3 +277,37 @@ def test_dot_of_a_url_is_the_dot_of_the_saved_profile(profile, tmp_path):
     assert (tmp_path / "g.dot").read_text() == expected_dot(profile)
     assert missing.returncode != 0 and not (tmp_path / "h.dot").exists()
     assert "Traceback" not in missing.stderr.decode()
+
+
+def test_names_longer_than_graphvizs_limit_are_cut_in_pictures(tmp_path):
+    # Graphviz refuses quoted strings over 16384 bytes; the DOT text keeps
+    # the whole name, the pictures a shortened one.
+    needs_graphviz()
+    from pyprof._proto import profile_pb2
+
+    long_name = "f" * 20000 + "\u00e9"
+    p = profile_pb2.Profile(string_table=["", "samples", "count", long_name, "main",
+                                          "x.py"])
+    p.sample_type.add(type=1, unit=2)
+    for i, name in ((1, 3), (2, 4)):
+        p.function.add(id=i, name=name, filename=5)
+        p.location.add(id=i).line.add(function_id=i, line=1)
+    p.sample.add(location_id=[1, 2], value=[5])
+    pprof.dump(p, tmp_path / "long.pb.gz")
+    text = pyprof("dot", "long.pb.gz", cwd=tmp_path).stdout.decode()
+    assert long_name in text
+    done = pyprof("svg", "long.pb.gz", "-o", "long.svg", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    root = ElementTree.parse(tmp_path / "long.svg").getroot()
+    texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    cut = [t for t in texts if t.startswith("ffff")]
+    assert cut and all(t.endswith("\u2026") and len(t) <= 4000 for t in cut), [
+        (len(t), t[-5:]) for t in cut]
+
+
+def test_a_syntax_error_from_graphviz_keeps_its_cause():
+    needs_graphviz()
+    with pytest.raises(PyprofError) as caught:
+        dot.run_graphviz("digraph { a -> }", "svg")
+    assert "syntax error in line 1" in caught.value.message
+    assert caught.value.hint.startswith("the DOT text is pyprof's")
