@@ -958,9 +958,15 @@ def render_svg(prepared: graph.Prepared, settings) -> str:
         PyprofError: dot is not installed or fails.
         graph.GraphError: bad options or sample index.
     """
+    return render_svg_and_notes(prepared, settings)[0]
+
+
+def render_svg_and_notes(prepared: graph.Prepared, settings) -> Tuple[str, List[str]]:
+    """render_svg's SVG, and pprof's notes about the graph ("Focus
+    expression matched no samples")."""
     opts, call_tree = _options(settings)
-    text = dot_report(prepared, opts, call_tree, for_graphviz=True)[0]
-    return run_graphviz(text, "svg").decode("utf-8")
+    text, notes = dot_report(prepared, opts, call_tree, for_graphviz=True)
+    return run_graphviz(text, "svg").decode("utf-8"), notes
 
 
 GRAPHVIZ_HINT = ("install Graphviz: apt-get install graphviz (Debian, Ubuntu), "

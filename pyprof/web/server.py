@@ -122,7 +122,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             # Encoded here, so that a failure is answered as one.
             data = _encode(result)
         except PyprofError as exc:
-            self._json(400, {"error": exc.message, "hint": exc.hint or ""})
+            # A bad request, unless the error says otherwise (503: the
+            # server lacks a program such as Graphviz).
+            status = getattr(exc, "http_status", 400)
+            self._json(status, {"error": exc.message, "hint": exc.hint or ""})
             return
         except Exception as exc:  # a bug: one line to the page and the log
             if os.environ.get("PYPROF_DEBUG"):

@@ -11,7 +11,8 @@ page shows the numbers `pyprof top` prints.
 
 Every failure the user can cause (a bad regexp, an unknown sample type, a
 function regexp that names nothing, Graphviz missing) is raised as a
-PyprofError with the command line's message; the server sends it as a 400.
+PyprofError with the command line's message; the server sends it as a 400
+(a 503 when the error has http_status 503: Graphviz is missing).
 """
 
 from __future__ import annotations
@@ -122,8 +123,14 @@ class ProfileViews:
             raise PyprofError("drawing the call graph: this pyprof has no "
                               "call graph module", "update pyprof")
         settings = self._settings(query)
-        svg = self._run(settings, lambda: dot.render_svg(self.prepared, settings))
-        return {"summary": self._summary(settings), "svg": svg}
+        if dot.graphviz_program() is None:
+            missing = PyprofError("drawing the call graph: Graphviz's `dot` program "
+                                  "is not installed", dot.GRAPHVIZ_HINT)
+            missing.http_status = 503  # the server cannot, the request is fine
+            raise missing
+        svg, notes = self._run(settings, lambda: dot.render_svg_and_notes(
+            self.prepared, settings))
+        return {"summary": self._summary(settings), "svg": svg, "notes": notes}
 
     def source(self, query: Mapping[str, str]) -> dict:
         """`pyprof list FN`: the source lines of the functions FN matches."""

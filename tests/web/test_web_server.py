@@ -201,10 +201,13 @@ def test_call_graph_is_svg_or_says_how_to_install_graphviz(serve, corpus,
     if shutil.which("dot"):
         assert status == 200, body
         assert "<svg" in body["svg"] and "main.busyLoop" in body["svg"]
+        status, body = api(server, "graph", focus="NoSuchFunction")
+        assert status == 200, body
+        assert body["notes"] == ["Focus expression matched no samples"]
     # Without Graphviz on PATH the view says so and how to install it.
     monkeypatch.setenv("PATH", str(tmp_path))
     status, body = api(server, "graph")
-    assert status == 400
+    assert status == 503
     assert "graphviz" in (body["error"] + body["hint"]).lower()
     assert "install" in body["hint"]
 
