@@ -7,7 +7,10 @@ The rules, in the order they are applied:
 - A path that exists and is not a regular file (a character device such
   as /dev/null or /dev/stdout's terminal, a FIFO, a socket) is opened and
   written directly: no temporary file, no rename, so the node stays what
-  it was and a reader at the other end of a FIFO gets the bytes.
+  it was and a reader at the other end of a FIFO gets the bytes. So is a
+  path given under /dev or /proc (/dev/stdout, /dev/fd/3): when it leads to
+  a regular file (``-o /dev/stdout > out.txt``) that file is written
+  through the descriptor the shell opened, not replaced behind its back.
 - A regular file or a path that does not exist yet is written to a
   temporary file in the same folder which then replaces the target in one
   rename: a reader never sees half a file, a failure leaves the previous
@@ -40,13 +43,17 @@ def target(path: PathLike) -> str:
 
 
 def is_special(path: PathLike) -> bool:
-    """Whether path (its links followed) exists and is not a regular file
-    or a folder: a device, a FIFO, a socket."""
+    """Whether path is written directly: it exists (its links followed) and
+    is not a regular file or a folder (a device, a FIFO, a socket), or it
+    exists and is given under /dev or /proc."""
+    path = os.fspath(path)
     try:
-        mode = os.stat(os.fspath(path)).st_mode
+        mode = os.stat(path).st_mode
     except OSError:
         return False
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+    if stat.S_ISDIR(mode):
+        return False
+    return not stat.S_ISREG(mode) or os.path.abspath(path).startswith(("/dev/", "/proc/"))
 
 
 def check(command: str, path: PathLike, example: str) -> None:

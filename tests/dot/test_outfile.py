@@ -216,3 +216,23 @@ def test_png_into_a_folder_hints_a_png_name(tmp_path):
     done = pyprof("png", "-o", str(tmp_path), str(SAMPLE))
     lines = assert_error(done, 2, "is a folder")
     assert lines[1] == f"hint: give a file name in it, e.g. -o {tmp_path}/graph.png"
+
+
+def test_dev_stdout_redirected_to_a_file_writes_that_file(tmp_path):
+    out = tmp_path / "out.dot"
+    with open(out, "wb") as stdout:
+        inode = os.fstat(stdout.fileno()).st_ino
+        done = subprocess.run(
+            [sys.executable, "-c", "from pyprof.cli import main; main()", "dot",
+             "-o", "/dev/stdout", str(SAMPLE)],
+            stdout=stdout, stderr=subprocess.PIPE, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert os.stat(out).st_ino == inode  # the shell's file, not a new one
+    assert out.read_bytes() == pyprof("dot", str(SAMPLE)).stdout
+    assert os.listdir(tmp_path) == ["out.dot"]
+
+
+def test_dev_stdout_into_a_pipe():
+    done = pyprof("dot", "-o", "/dev/stdout", str(SAMPLE))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == pyprof("dot", str(SAMPLE)).stdout
