@@ -138,8 +138,10 @@ def _own_options(args: Tuple[str, ...]) -> Tuple[dict, List[str]]:
 
 
 def _check_output(output: str) -> None:
-    """Fail before any work when the output cannot be written."""
-    if not output.lower().endswith((".html", ".htm", ".svg")):
+    """Fail before any work when the output cannot be written. A device or
+    FIFO (-o /dev/stdout) without an extension gets the HTML page."""
+    if not output.lower().endswith((".html", ".htm", ".svg")) and \
+            not outfile.is_special(output):
         raise UsageError(f"flame: cannot tell the format of -o {output}",
                          "give a name ending in .html (interactive page) or .svg")
     outfile.check("flame", output, "flame.html")

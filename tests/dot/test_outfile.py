@@ -236,3 +236,15 @@ def test_dev_stdout_into_a_pipe():
     done = pyprof("dot", "-o", "/dev/stdout", str(SAMPLE))
     assert done.returncode == 0, done.stderr
     assert done.stdout == pyprof("dot", str(SAMPLE)).stdout
+
+
+def test_flame_into_a_fifo_is_the_html_page(tmp_path):
+    fifo = tmp_path / "page"
+    os.mkfifo(fifo)
+    got = []
+    thread = read_fifo(fifo, got)
+    done = pyprof("flame", "-o", str(fifo), str(SAMPLE))
+    thread.join(30)
+    assert done.returncode == 0, done.stderr
+    assert got[0].startswith(b"<!DOCTYPE html>")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
