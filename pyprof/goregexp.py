@@ -61,6 +61,21 @@ _ASCII_NON_BOUNDARY = (
 )
 
 
+# RE2 refuses repetitions that would make more than this many copies of
+# what they repeat, counting nested repetitions multiplied together.
+MAX_REPEAT = 1000
+
+
+class GoSyntaxError(re.error):
+    """An expression Go's regexp package rejects though Python's re would
+    accept it; code and expr are Go's error code and the part quoted."""
+
+    def __init__(self, code: str, expr: str, pattern: str, pos: int) -> None:
+        super().__init__(code, pattern, pos)
+        self.code = code
+        self.expr = expr
+
+
 def compile(pattern: str) -> Pattern[str]:  # noqa: A001 - mirrors re.compile
     """Compile an RE2 expression; raises re.error as re.compile does."""
     translated = translate(pattern)
@@ -70,11 +85,42 @@ def compile(pattern: str) -> Pattern[str]:  # noqa: A001 - mirrors re.compile
 
 
 def translate(pattern: str) -> str:
-    """Rewrite an RE2 expression into Python's re syntax."""
+    """Rewrite an RE2 expression into Python's re syntax.
+
+    Raises:
+        GoSyntaxError: what Go rejects and Python would not: bytes that
+            are not UTF-8 (read from input as surrogate escapes), and
+            repetition counts over 1000, alone or multiplied by nesting.
+        re.error: a construct this module cannot translate.
+    """
+    _check_utf8(pattern)
     out = []
+    # Per open group: the most copies of an innermost subject that one of
+    # its finished items makes (nested repetition counts multiplied), and
+    # the same for the item just read, which a following {m,n} repeats.
+    groups = [1]
+    atom = 1
     i = 0
+    last_repeat = -1  # where the repetition operator just read starts
     while i < len(pattern):
         char = pattern[i]
+        repetition = _REPETITION.match(pattern, i) if char == "{" else None
+        if repetition or char in "*+?":
+            text = repetition.group() if repetition else char
+            end = i + len(text)
+            if pattern.startswith("?", end):
+                text, end = text + "?", end + 1  # non-greedy
+            if last_repeat >= 0:
+                raise GoSyntaxError("invalid nested repetition operator",
+                                    pattern[last_repeat:end], pattern, i)
+            if repetition:
+                atom = _repeat_copies(repetition.group(), atom, pattern, i)
+            out.append(text)
+            last_repeat, i = i, end
+            continue
+        last_repeat = -1
+        groups[-1] = max(groups[-1], atom)  # the previous item is finished
+        atom = 1
         if char == "\\":
             text, i = _escape(pattern, i, in_class=False)
             out.append(text)
@@ -82,18 +128,45 @@ def translate(pattern: str) -> str:
             text, i = _bracket(pattern, i)
             out.append(text)
         elif char == "{":
-            match = _REPETITION.match(pattern, i)
-            text = match.group() if match else "\\{"
-            out.append(text)
-            i += len(text) if match else 1
-        elif pattern.startswith("(?", i):
-            _check_flags(pattern, i)
+            out.append("\\{")
+            i += 1
+        elif char == "(":
+            if pattern.startswith("(?", i):
+                _check_flags(pattern, i)
             out.append(char)
+            groups.append(1)
+            i += 1
+        elif char == ")":
+            out.append(char)
+            if len(groups) > 1:
+                atom = groups.pop()
             i += 1
         else:
             out.append(char)
             i += 1
     return "".join(out)
+
+
+def _check_utf8(pattern: str) -> None:
+    for i, char in enumerate(pattern):
+        if "\udc80" <= char <= "\udcff":
+            raise GoSyntaxError("invalid UTF-8", pattern[i:], pattern, i)
+
+
+def _repeat_copies(text: str, inner: int, pattern: str, i: int) -> int:
+    """The copies {m}, {m,} or {m,n} makes of an item that itself makes
+    inner copies; raises GoSyntaxError beyond MAX_REPEAT, as Go does."""
+    low, _, high = text[1:-1].partition(",")
+    least = int(low)
+    most = int(high) if high else (-1 if "," in text else least)
+    if least > MAX_REPEAT or most > MAX_REPEAT or 0 <= most < least:
+        raise GoSyntaxError("invalid repeat count", text, pattern, i)
+    if most == 0:
+        return 1  # repeats nothing: Go does not count what is inside
+    copies = most if most >= 0 else least
+    if copies >= 2 and copies * inner > MAX_REPEAT:
+        raise GoSyntaxError("invalid repeat count", text, pattern, i)
+    return max(copies, 1) * inner
 
 
 def _check_flags(pattern: str, i: int) -> None:

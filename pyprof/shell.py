@@ -555,8 +555,19 @@ class PlainUI:
         return line[:-1] if line.endswith("\n") else line
 
     def print(self, text: str) -> None:
-        self.stderr.write(text if text.endswith("\n") else text + "\n")
+        self.write_err(text if text.endswith("\n") else text + "\n")
+
+    def write_err(self, text: str) -> None:
+        """Text on stderr; bytes of the input that were not UTF-8 (read as
+        surrogate escapes) are written back as they came, as Go does."""
+        buffer = getattr(self.stderr, "buffer", None)
+        if buffer is None:
+            self.stderr.write(text)
+            self.stderr.flush()
+            return
         self.stderr.flush()
+        buffer.write(text.encode("utf-8", "surrogateescape"))
+        buffer.flush()
 
     def print_error(self, text: str) -> None:
         self.print(text)
@@ -629,8 +640,7 @@ class TerminalUI(PlainUI):
     def print_error(self, text: str) -> None:
         if not text.endswith("\n"):
             text += "\n"
-        self.stderr.write("\033[0;31m" + text + "\033[0m")
-        self.stderr.flush()
+        self.write_err("\033[0;31m" + text + "\033[0m")
 
 
 def history_path() -> str:
@@ -896,7 +906,9 @@ def go_regexp_message(exc: re.error, pattern: str) -> str:
     part of the expression it is about. Errors without a Go counterpart
     here keep Python's message."""
     msg, pos = exc.msg, exc.pos or 0
-    if msg.startswith("missing ), unterminated subpattern"):
+    if getattr(exc, "expr", None) is not None and getattr(exc, "code", None):
+        code, expr = exc.code, exc.expr  # goregexp.GoSyntaxError: Go's own words
+    elif msg.startswith("missing ), unterminated subpattern"):
         code, expr = "missing closing )", pattern
     elif msg.startswith("unbalanced parenthesis"):
         code, expr = "unexpected )", pattern

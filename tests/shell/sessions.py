@@ -58,6 +58,15 @@ SESSIONS = {
         "tree", "ignore=", "hide=*", "top 2", "hide=", "top 4 >", "output",
         "tagfocus=thread=nothing", "top 2", "tagfocus=", "top 2",
     ],
+    # Expressions Go's regexp package refuses though Python's re would take
+    # them: repeat counts over 1000 (nested counts multiplied), nested
+    # repetition operators.
+    "regexps": [
+        "list a{1001}", "list a{2,1}", "peek (a{2}){600}", "list (a{2}){500}",
+        "focus=x{2}{3}", "top 2", "focus=", "list x**", "list a*?+",
+        "list a{1000}", "hide=((a{600}){0}){2}", "top 1", "hide=",
+        "ignore=(a|b{3}){400}", "top 1", "ignore=", "top 1",
+    ],
     # A large profile (a million samples): the defaults and a few options.
     "large": [
         "top", "top -cum 5", "tree", "nodecount=4", "lines=true", "top",
@@ -77,7 +86,7 @@ SESSIONS = {
 RUNS = [
     ("reports", "sample.cpu"), ("options", "sample.cpu"),
     ("sample_index", "sample.cpu"), ("errors", "sample.cpu"),
-    ("help", "sample.cpu"),
+    ("help", "sample.cpu"), ("regexps", "sample.cpu"),
     ("reports", "go.nomappings.crash"), ("sample_index", "go.nomappings.crash"),
     ("options", "go.nomappings.crash"),
     ("reports", "cppbench.cpu_no_samples_type"),

@@ -197,3 +197,40 @@ def test_a_failing_report_prints_one_line_and_the_session_goes_on(monkeypatch):
         "internal error running 'top': ValueError: boom (PYPROF_DEBUG=1 shows where)",
         "internal error running 'top 2': ValueError: boom (PYPROF_DEBUG=1 shows where)",
     ]
+
+
+def test_bytes_that_are_not_utf8_are_refused_and_echoed_as_go_does(tmp_path):
+    done = subprocess.run([*PYPROF, "shell", str(SAMPLE)],
+                          input=b"list b\xff\xfec\nfocus=\xe9\ntop 1\n",
+                          capture_output=True, cwd=tmp_path, env=clean_env(tmp_path),
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-2:] == [
+        b"parsing argument regexp b\xff\xfec: error parsing regexp: invalid UTF-8: "
+        b"`\xff\xfec`",
+        b"parsing focus regexp: error parsing regexp: invalid UTF-8: `\xe9`",
+    ]
+
+
+@pytest.mark.parametrize("pattern, code, expr", [
+    ("a{1001}", "invalid repeat count", "{1001}"),
+    ("a{0,1001}", "invalid repeat count", "{0,1001}"),
+    ("(ab{10}){101}", "invalid repeat count", "{101}"),
+    ("((a{3}b){3}){112}", "invalid repeat count", "{112}"),
+    ("a+{2}", "invalid nested repetition operator", "+{2}"),
+    ("a??+", "invalid nested repetition operator", "??+"),
+])
+def test_expressions_go_refuses_are_refused(pattern, code, expr):
+    from pyprof import goregexp
+
+    with pytest.raises(goregexp.GoSyntaxError) as caught:
+        goregexp.compile(pattern)
+    assert (caught.value.code, caught.value.expr) == (code, expr)
+
+
+@pytest.mark.parametrize("pattern", ["a{1000}", "(ab{10}){100}", "((a{3}b){3}){111}",
+                                     "((a{900}){0}){2}", "a{2,}{", "a*?b+?c??"])
+def test_expressions_go_takes_are_taken(pattern):
+    from pyprof import goregexp
+
+    assert goregexp.compile(pattern) is not None
