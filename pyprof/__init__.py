@@ -101,29 +101,54 @@ def stop() -> Profile:
     return result
 
 
+class Recorded:
+    """What ``with pyprof.profile() as rec`` gives: ``rec.profile`` is the
+    finished Profile (with ``.heap`` when memory was recorded) once the
+    block has ended, None before."""
+
+    def __init__(self) -> None:
+        self.profile: Optional[Profile] = None
+
+
 @contextlib.contextmanager
 def profile(
-    path: Optional[str] = None, rate_hz: int = 100, max_frames: int = 128
-) -> Iterator[None]:
+    path: Optional[str] = None,
+    rate_hz: int = 100,
+    max_frames: int = 128,
+    memory: bool = False,
+    mem_rate: int = 512 * 1024,
+    memory_path: Optional[str] = None,
+) -> Iterator[Recorded]:
     """Record the ``with`` block; write the profile to path when it ends.
 
     The profile is written also when the block raises (the exception then
-    propagates). With path None nothing is written; use start/stop to get
-    the profile object instead.
+    propagates). With path None nothing is written; the ``as`` target's
+    ``.profile`` holds the result after the block. ``memory=True`` (or a
+    ``memory_path``, which implies it) records a heap profile too, written
+    to memory_path when given; mem_rate as for ``start()``.
     """
+    memory = memory or memory_path is not None
     if path is not None:
         check_output_folder(os.fspath(path))
-    start(rate_hz=rate_hz, max_frames=max_frames)
+    if memory_path is not None:
+        from pyprof.heap import check_distinct_output
+
+        check_distinct_output(os.fspath(memory_path),
+                              os.fspath(path) if path is not None else "")
+    start(rate_hz=rate_hz, max_frames=max_frames, memory=memory, mem_rate=mem_rate)
     owner = os.getpid()
+    recorded = Recorded()
     try:
-        yield
+        yield recorded
     finally:
         # A fork child leaving the block writes nothing: the samples and
         # the file are the parent's, which writes them when it leaves.
         if os.getpid() == owner:
-            result = stop()
+            result = recorded.profile = stop()
             if path is not None:
                 result.write(os.fspath(path))
+            if memory_path is not None and result.heap is not None:
+                result.heap.write(os.fspath(memory_path))
 
 
 def serve(host: str = "127.0.0.1", port: int = 6060, **options):

@@ -62,6 +62,29 @@ ERROR_NOTE = "error"  # pyprof loaded but could not start or save
 
 # How often a process appends its new samples to its spool file.
 FLUSH_INTERVAL_S = 0.5
+# How often a process with a heap profile replaces its heap snapshot in the
+# spool folder (what is left of it when it is killed or crashes); longer
+# when taking one takes more than a fortieth of that, so that pyprof's
+# drain thread never holds the GIL for more than 2.5% of the time.
+HEAP_INTERVAL_S = 0.5
+
+
+class _Nothing:
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+
+_NOTHING = _Nothing()
+
+
+def _own_work():
+    """A block of pyprof's own work: its allocations stay out of the heap
+    profile (pyprof._memory.pyprofs_own_work), when there is one."""
+    memory = sys.modules.get("pyprof._memory")
+    return _NOTHING if memory is None else memory.pyprofs_own_work()
 
 
 def _restore_environment(spool: str) -> dict:
@@ -206,10 +229,20 @@ class _Recorder:
         self.once = _thread.allocate_lock()  # held for good by finish()
         self.monotonic = time.monotonic
         self.next_flush = time.monotonic() + FLUSH_INTERVAL_S
+        self.next_heap = time.monotonic() + HEAP_INTERVAL_S
+        self.heap_lock = _thread.allocate_lock()
+        self.heap_saved = False  # the last heap snapshot is in the spool
         sampler = session.sampler
-        self.writer = spool_module.Writer(spool, {
+        self.process = {
+            "pid": self.pid,
             "ppid": os.getppid(),
             "argv": spool_module.command_line_of_self(),
+            "forked": forked,
+            "start_ns": session.start_ns,
+        }
+        self.writer = spool_module.Writer(spool, {
+            "ppid": self.process["ppid"],
+            "argv": self.process["argv"],
             "forked": forked,
             "start_ns": session.start_ns,
             "period_ns": sampler.period_ns,
@@ -228,19 +261,51 @@ class _Recorder:
         except Exception as exc:
             sampler.on_drain = None
             _leave_note(self.spool, f"spooling samples failed: {exc}")
+        if self.session.mem_rate and now >= self.next_heap:
+            self.spool_heap()
+
+    def spool_heap(self) -> None:
+        """On the drain thread: replace this process's heap snapshot in
+        the spool folder with the current one, unless the last one is in."""
+        with self.heap_lock:
+            if self.heap_saved or self.once.locked():
+                return
+            began = self.monotonic()
+            try:
+                heap = sys.modules["pyprof.heap"]
+                if not heap.running():
+                    return
+                with _own_work():
+                    snap = heap.snapshot(self.session_module.main_file_of())
+                    snap.ended = False
+                    self.save_heap(snap)
+            except Exception as exc:
+                self.session.mem_rate = 0  # no more tries
+                _leave_note(self.spool, f"spooling the heap profile failed: {exc}")
+            took = self.monotonic() - began
+            self.next_heap = self.monotonic() + max(HEAP_INTERVAL_S, 40 * took)
+
+    def save_heap(self, snap) -> None:
+        snap.process = self.process
+        snap.save(os.path.join(self.spool, HEAP_FILE.format(pid=self.pid)))
 
     def finish(self) -> None:
         """Stop sampling and save the last samples: once, and only in the
         process this recorder belongs to (a fork child inherits the parent's
         atexit and signal handlers)."""
-        if os.getpid() != self.pid or not self.once.acquire(False):
-            return
+        with _own_work():
+            if os.getpid() != self.pid or not self.once.acquire(False):
+                return
+            self._finish()
+
+    def _finish(self) -> None:
         try:
             main_file = self.session_module.main_file_of()
             recording = self.session.stop(main_file=main_file)
             if self.session.heap_snapshot is not None:
-                heap_file = HEAP_FILE.format(pid=self.pid)
-                self.session.heap_snapshot.save(os.path.join(self.spool, heap_file))
+                with self.heap_lock:
+                    self.save_heap(self.session.heap_snapshot)
+                    self.heap_saved = True
             self.writer.samples(recording.aggregate)
             self.writer.end({
                 "duration_ns": recording.duration_ns,
@@ -289,9 +354,12 @@ def _on_fork_child(sampler) -> None:
     parent.once.acquire(False)
     parent.writer.close()  # the parent's file is never written from here
     try:
-        parent.session.restart_after_fork()
-        _current = _Recorder(parent.session_module, parent.session, parent.spool,
-                             forked=True)
+        # The memory sampler starts afresh here too (Session.restart_after_fork):
+        # the child's heap profile is its own, from the fork on.
+        with _own_work():
+            parent.session.restart_after_fork()
+            _current = _Recorder(parent.session_module, parent.session,
+                                 parent.spool, forked=True)
     except Exception as exc:
         _leave_note(parent.spool, f"sampling a forked child failed: {exc}")
 
@@ -334,9 +402,11 @@ def _wrap_os_exit() -> None:
 
 
 def _start(spool: str, settings: dict, top: bool = True) -> None:
-    global _current
     try:
         session_module = _import_session(settings["import_path"])
+        if int(settings.get("mem_rate") or 0):
+            import pyprof._memory  # noqa: F401  (for _own_work)
+            import pyprof.heap  # noqa: F401
     except Exception as exc:
         version = "%d.%d" % sys.version_info[:2]
         _leave_note(
@@ -346,6 +416,14 @@ def _start(spool: str, settings: dict, top: bool = True) -> None:
             LOAD_ERROR_NOTE,
         )
         return
+    # From here on the memory sampler may run: pyprof's start-up stays out
+    # of the heap profile.
+    with _own_work():
+        _start_session(session_module, spool, settings, top)
+
+
+def _start_session(session_module, spool: str, settings: dict, top: bool) -> None:
+    global _current
     try:
         session = session_module.Session(
             rate_hz=int(settings["rate_hz"]),

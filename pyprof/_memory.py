@@ -17,7 +17,6 @@ memory sampler stops.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
@@ -80,6 +79,12 @@ class HeapSnapshot:
         self.time_ns = time_ns
         self.stats = dict(stats)
         self.main_file = main_file
+        # Set by pyprof record's children (pyprof/_bootstrap.py) for the
+        # merged profile's pid labels and comments: the process (pid,
+        # ppid, forked, argv) and whether this is its last snapshot (True)
+        # or a periodic one, the last the process left before it died.
+        self.process: Dict[str, Any] = {}
+        self.ended = True
 
     def totals(self) -> List[int]:
         """Sum of each of the four values over all stacks."""
@@ -110,10 +115,13 @@ class HeapSnapshot:
             "time_ns": self.time_ns,
             "stats": self.stats,
             "main_file": self.main_file,
+            "process": self.process,
+            "ended": self.ended,
             "stacks": [[[list(f) for f in frames], values, self.raw.get(frames)]
                        for frames, values in self.aggregate.items()],
         }
-        temp = f"{path}.{os.getpid()}.tmp"
+        # Per thread: a periodic save on the drain thread may meet the last one.
+        temp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
             with open(temp, "w", encoding="utf-8") as out:
                 json.dump(data, out, separators=(",", ":"))
@@ -136,9 +144,12 @@ class HeapSnapshot:
             key = tuple((f[0], f[1], int(f[2]), int(f[3])) for f in frames)
             _add(aggregate, key, values)
             _add(raw, key, raw_values or [0, 0, 0, 0])
-        return cls(aggregate, raw, rate=int(data["rate"]),
+        snap = cls(aggregate, raw, rate=int(data["rate"]),
                    time_ns=int(data["time_ns"]), stats=data["stats"],
                    main_file=data["main_file"])
+        snap.process = dict(data.get("process") or {})
+        snap.ended = bool(data.get("ended", True))
+        return snap
 
 
 def _add(table: HeapAggregate, key: Tuple[Frame, ...], values) -> None:
@@ -188,20 +199,32 @@ def stats() -> Dict[str, int]:
 _ignoring = threading.local()
 
 
-@contextlib.contextmanager
-def pyprofs_own_work():
+class _OwnWork:
+    """See pyprofs_own_work(). One shared instance: entering allocates
+    nothing before the thread is marked, so the block's own bookkeeping
+    stays out of the profile too."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _lib.pyprof_mem_ignore_thread(1)
+        _ignoring.depth = getattr(_ignoring, "depth", 0) + 1
+
+    def __exit__(self, *exc) -> bool:
+        depth = _ignoring.depth - 1
+        _ignoring.depth = depth
+        if depth <= 0:
+            _lib.pyprof_mem_ignore_thread(0)
+        return False
+
+
+_OWN_WORK = _OwnWork()
+
+
+def pyprofs_own_work() -> _OwnWork:
     """Do not sample the calling thread's allocations inside this block
     (pyprof's own work on a snapshot or a profile); blocks nest."""
-    depth = getattr(_ignoring, "depth", 0)
-    if depth == 0:
-        _lib.pyprof_mem_ignore_thread(1)
-    _ignoring.depth = depth + 1
-    try:
-        yield
-    finally:
-        _ignoring.depth = depth
-        if depth == 0:
-            _lib.pyprof_mem_ignore_thread(0)
+    return _OWN_WORK
 
 
 def snapshot(max_frames: int, main_file: str = "") -> HeapSnapshot:
@@ -228,6 +251,58 @@ def _copy_tables():
         rc = _lib.pyprof_mem_snapshot(stacks, cap_stacks, frames, cap_frames)
         if rc != _lib.PYPROF_EFULL:
             return stacks, frames, _check(rc, "reading the memory profile")
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def is_pyprofs_file(filename: str) -> bool:
+    """True for pyprof's own code: the package, and the start-up file
+    ``pyprof record`` puts in its spool folder (pyprof/_bootstrap.py).
+
+    A stack whose innermost frame outside the standard library is one of
+    these is left out of heap profiles: what pyprof allocates while it
+    starts, spools, exits or answers the program's calls into its API is
+    pyprof's, not the program's (the program's code that pyprof calls, an
+    application behind pyprof's WSGI middleware say, is innermost and
+    stays). Most of it is never sampled (pyprofs_own_work); this catches
+    the few allocations made before a block can say so (a frame, a bound
+    method)."""
+    if filename.startswith(_PACKAGE):
+        return True
+    if os.path.basename(filename) == "sitecustomize.py":
+        folder = os.path.basename(os.path.dirname(filename))
+        return folder.startswith("pyprof-")
+    return False
+
+
+def _stdlib_folders() -> Tuple[str, ...]:
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple(sorted({os.path.join(paths[k], "") for k in ("stdlib", "platstdlib")
+                         if paths.get(k)}))
+
+
+_STDLIB: Tuple[str, ...] = ()
+
+
+def _is_library(filename: str) -> bool:
+    """The standard library's code (and frozen or generated code), which
+    runs for whoever calls it."""
+    global _STDLIB
+    if not filename or filename.startswith("<"):
+        return True
+    if not _STDLIB:
+        _STDLIB = _stdlib_folders()
+    return filename.startswith(_STDLIB) and "-packages" + os.sep not in filename
+
+
+def _innermost_is_own(stack, own, lib) -> bool:
+    for address, _ in stack:  # leaf first
+        if address not in lib:
+            return address in own
+    return False
 
 
 def _resolve(stacks, frames, n: int, max_frames: int):
@@ -261,6 +336,8 @@ def _resolve(stacks, frames, n: int, max_frames: int):
         raise MemorySamplerError("reading the memory profile: resolving code objects")
     info, _ = _CodeNames().lookup(list(objects.values()), force=True)
 
+    own = {address for address, frame in info.items() if is_pyprofs_file(frame[1])}
+    lib = {address for address, frame in info.items() if _is_library(frame[1])}
     half = max_frames // 2
     aggregate: HeapAggregate = {}
     raw: HeapAggregate = {}
@@ -268,6 +345,8 @@ def _resolve(stacks, frames, n: int, max_frames: int):
         s = stacks[i]
         if not (s.alloc_count or s.inuse_count):
             continue
+        if own and _innermost_is_own(raw_stacks[i], own, lib):
+            continue  # pyprof's own work (see is_pyprofs_file)
         if i == 0:
             key: Tuple[Frame, ...] = (TABLE_FULL_FRAME,)
         elif not raw_stacks[i]:

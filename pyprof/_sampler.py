@@ -598,9 +598,10 @@ class Sampler:
         return box[0]
 
     def _drain_loop(self, stop: threading.Event, done, box: List[int]) -> None:
-        tid = box[0] = _lib.pyprof_gettid()
-        # pyprof's own work: kept out of the heap profile too.
+        # pyprof's own work: kept out of the heap profile too (first, so
+        # that the int below is not sampled either).
         _lib.pyprof_mem_ignore_thread(1)
+        tid = box[0] = _lib.pyprof_gettid()
         # Signals sent to the process go to the program's threads, never
         # here: a Python handler runs on the main thread only, and a signal
         # this thread took would not interrupt a main thread blocked in a

@@ -216,6 +216,7 @@ def build_heap_profile(
     default_sample_type: str = "inuse_space",
     comments: Iterable[str] = (),
     main_file: str = "",
+    processes: Sequence[Tuple[int, Mapping[Sequence[Frame], Sequence[int]]]] = (),
 ) -> profile_pb2.Profile:
     """Build Go's heap profile from a memory snapshot.
 
@@ -230,6 +231,8 @@ def build_heap_profile(
             four is named, as Go's allocs profile names "alloc_space".
         comments: free text lines shown in report headers.
         main_file: the program's file, shown by pprof as ``File:``.
+        processes: ``(pid, aggregate)`` pairs, each sample of an aggregate
+            labelled ``pid``; when given, ``aggregate`` is not used.
 
     Raises:
         ValueError: default_sample_type is not one of the four.
@@ -254,12 +257,16 @@ def build_heap_profile(
         has_filenames=True,
         has_line_numbers=True,
     )
-    for frames, values in aggregate.items():
-        values = [int(v) for v in values]
-        if not any(values):
-            continue
-        location_ids = [tables.location(tuple(f)) for f in frames]
-        profile.sample.add(location_id=location_ids, value=values)
+    pid_key = tables.string("pid") if processes else 0
+    for pid, table in processes or [(None, aggregate)]:
+        for frames, values in table.items():
+            values = [int(v) for v in values]
+            if not any(values):
+                continue
+            location_ids = [tables.location(tuple(f)) for f in frames]
+            sample = profile.sample.add(location_id=location_ids, value=values)
+            if pid is not None:
+                sample.label.add(key=pid_key, num=pid)
     for comment in comments:
         profile.comment.append(tables.string(comment))
     return profile

@@ -24,6 +24,7 @@ import atexit
 import os
 import threading
 from typing import Optional
+from typing import Set
 
 from pyprof.errors import PyprofError
 
@@ -35,6 +36,12 @@ _lock = threading.Lock()
 _rate: Optional[int] = None
 _max_frames = 128
 _atexit_done = False
+# Who holds the running sampler: "api" (this module's start()/stop() as the
+# program calls them), "session" (pyprof.start(memory=True) and pyprof
+# record --memory), "live" (the /debug/pprof/ server). Each stop() releases
+# its caller's hold only; the sampler stops when nobody holds it, so a
+# program's own heap.stop() never ends the recording's heap profile.
+_holders: Set[str] = set()
 
 
 def _core():
@@ -63,10 +70,15 @@ def check_rate(rate_bytes: int) -> int:
     return rate_bytes
 
 
-def start(rate_bytes: int = DEFAULT_RATE, max_frames: int = 128) -> None:
+def start(rate_bytes: int = DEFAULT_RATE, max_frames: int = 128, *,
+          owner: str = "api") -> None:
     """Start sampling this process's allocations.
 
-    A second start with the same rate is a no-op.
+    The sampler is shared by its users (the program through this function,
+    ``pyprof.start(memory=True)``, ``pyprof record --memory``, the live
+    server): a start while it runs at the same rate joins it, and the
+    matching ``stop()`` only leaves it; it stops when the last user leaves.
+    ``owner`` names the user (pyprof's own callers pass theirs).
 
     Raises:
         UsageError: rate_bytes or max_frames out of range.
@@ -87,11 +99,13 @@ def start(rate_bytes: int = DEFAULT_RATE, max_frames: int = 128) -> None:
     with _lock:
         if _rate is not None and memory.running():
             if _rate == rate_bytes:
+                _holders.add(owner)
                 return
+            users = ", ".join(sorted(_USERS.get(h, h) for h in _holders))
             raise PyprofError(
                 f"starting the memory profiler: it is already running at "
-                f"{_rate} bytes per sample, not {rate_bytes}",
-                hint="stop it first (pyprof.heap.stop()) to change the rate",
+                f"{_rate} bytes per sample, not {rate_bytes} (used by {users})",
+                hint=f"use rate_bytes={_rate}, or start after its users stop",
             )
         try:
             memory.start(rate_bytes, max_frames)
@@ -100,10 +114,16 @@ def start(rate_bytes: int = DEFAULT_RATE, max_frames: int = 128) -> None:
                 from None
         _rate = rate_bytes
         _max_frames = max_frames
+        _holders.clear()
+        _holders.add(owner)
         if not _atexit_done:
             # Unhook before the interpreter tears down.
-            atexit.register(stop)
+            atexit.register(_stop_all)
             _atexit_done = True
+
+
+_USERS = {"api": "pyprof.heap.start()", "session": "pyprof.start(memory=True) "
+          "or pyprof record --memory", "live": "the live profile server"}
 
 
 def running() -> bool:
@@ -112,14 +132,46 @@ def running() -> bool:
         return _rate is not None
 
 
-def stop() -> None:
-    """Stop sampling and free the sampler's tables; idempotent."""
+def stop(*, owner: str = "api") -> None:
+    """Leave the sampler (see start()); the last user to leave stops it
+    and frees its tables. Idempotent."""
     global _rate
     with _lock:
         if _rate is None:
             return
+        _holders.discard(owner)
+        if _holders:
+            return
         _rate = None
         _core().stop()
+
+
+def _stop_all() -> None:
+    """At exit: stop whoever still holds the sampler."""
+    global _rate
+    with _lock:
+        _holders.clear()
+        if _rate is not None:
+            _rate = None
+            _core().stop()
+
+
+def restart_after_fork() -> None:
+    """In a fork child: start the sampler's tables afresh at the same rate.
+
+    The inherited tables describe the parent's blocks and allocations,
+    which the parent reports; the child's profile starts at the fork.
+    Called just after the fork, while the child runs one thread: the lock
+    is made anew, as another thread of the parent may have held it.
+    """
+    global _lock
+    _lock = threading.Lock()
+    with _lock:
+        if _rate is None:
+            return
+        memory = _core()
+        memory.stop()
+        memory.start(_rate, _max_frames)
 
 
 def snapshot(main_file: str = ""):
@@ -165,10 +217,15 @@ class HeapProfile:
     """A finished heap profile: ``.snapshot``, ``.proto``, ``.write(path)``."""
 
     def __init__(self, snapshot, command_line: str = "",
-                 default_sample_type: str = "inuse_space") -> None:
+                 default_sample_type: str = "inuse_space", *,
+                 processes=(), comments=None) -> None:
         self.snapshot = snapshot
         self.command_line = command_line
         self.default_sample_type = default_sample_type
+        # pyprof record: (pid, HeapSnapshot) of each process, whose samples
+        # get pid labels (snapshot is then their sum), and the comments.
+        self.processes = list(processes)
+        self.comments = comments
         self._proto = None
 
     @property
@@ -187,8 +244,10 @@ class HeapProfile:
                     rate=snap.rate,
                     time_ns=snap.time_ns,
                     default_sample_type=self.default_sample_type,
-                    comments=snap.comments(self.command_line),
+                    comments=(self.comments if self.comments is not None
+                              else snap.comments(self.command_line)),
                     main_file=snap.main_file,
+                    processes=[(pid, p.aggregate) for pid, p in self.processes],
                 )
             except ValueError as exc:
                 raise PyprofError(
@@ -205,14 +264,15 @@ class HeapProfile:
         pprof.dump(self.proto, os.fspath(path))
 
 
-def finish(main_file: str = "", owner_pid: int = 0):
-    """Take a last snapshot and stop; the snapshot, or None when not
-    running or when this process is a fork of ``owner_pid`` (a fork child
-    inherits its parent's tables, whose blocks its parent reports)."""
+def finish(main_file: str = "", owner_pid: int = 0, owner: str = "session"):
+    """Take a last snapshot and leave the sampler (see stop()); the
+    snapshot, or None when not running or when this process is a fork of
+    ``owner_pid`` (a fork child inherits its parent's tables, whose blocks
+    its parent reports)."""
     snap = None
     if running() and (not owner_pid or owner_pid == os.getpid()):
         snap = snapshot(main_file)
-    stop()
+    stop(owner=owner)
     return snap
 
 
@@ -234,9 +294,33 @@ def check_distinct_output(memory_output: str, output: str) -> None:
         )
 
 
+def check_not_an_input(memory_output: str, argv) -> None:
+    """Fail before recording if the heap profile would replace a file the
+    program runs or reads from its command line (its script, say)."""
+    from pyprof.errors import UsageError
+    from pyprof import outfile
+
+    if outfile.is_special(memory_output) or not os.path.exists(memory_output):
+        return
+    target = os.path.realpath(memory_output)
+    for arg in argv:
+        arg = str(arg)
+        if arg and os.path.isfile(arg) and os.path.realpath(arg) == target:
+            raise UsageError(
+                f"checking the output paths: the heap profile would replace "
+                f"{arg}, which the command runs or reads",
+                hint="give --memory-output another file name (default heap.pb.gz)",
+            )
+
+
 def write_recorded(spool: str, output: str, command) -> Optional[bool]:
     """Merge the heap snapshots the recorded processes left in the spool
     folder into one heap profile at output, and say so on stderr.
+
+    Each process's samples are labelled with its pid, and each process has
+    a comment line, as in the CPU profile. A process that died without
+    saving (SIGKILL, a crash) is represented by its last periodic snapshot,
+    and its comment says so.
 
     Returns True when written, False when writing failed, None when no
     process left a snapshot (the reason is printed).
@@ -251,25 +335,67 @@ def write_recorded(spool: str, output: str, command) -> Optional[bool]:
     def say(text: str) -> None:
         click.echo(f"pyprof: {text}", err=True)
 
-    merged = None
-    for path in sorted(glob.glob(os.path.join(spool, "heap-*.json"))):
+    processes = []
+    for path in glob.glob(os.path.join(spool, "heap-*.json")):
         try:
             snap = _memory.HeapSnapshot.load(path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             say(f"skipped a heap snapshot: it is unreadable ({exc})")
             continue
-        merged = snap if merged is None else _merge(merged, snap)
-    if merged is None:
-        say("no heap profile written: no process saved its memory samples")
+        pid = int(snap.process.get("pid") or _pid_of(path))
+        processes.append((pid, snap))
+    if not processes:
+        say("no heap profile written: no process saved its memory samples "
+            "(see the notes above, if any)")
         return None
+    processes.sort(key=lambda item: (item[1].process.get("start_ns", 0), item[0]))
+    merged = _memory.HeapSnapshot({}, {}, rate=processes[0][1].rate, time_ns=0,
+                                  stats={}, main_file="")
+    for _, snap in processes:
+        merged = _merge(merged, snap)
+    # The program's file: the first process's (the one pyprof record started).
+    merged.main_file = next((s.main_file for _, s in processes if s.main_file), "")
     command_line = " ".join(shlex.quote(part) for part in command)
+    comments = merged.comments(command_line)
+    recovered = 0
+    for pid, snap in processes:
+        comments.append(_process_comment(pid, snap))
+        recovered += not snap.ended
     try:
-        HeapProfile(merged, command_line).write(output)
+        HeapProfile(merged, command_line, processes=processes,
+                    comments=comments).write(output)
     except PyprofError as exc:
         click.echo(exc.format(), err=True)
         return False
-    say(heap_summary(output, merged))
+    text = heap_summary(output, merged)
+    if recovered:
+        text += (f"; {recovered} process{'es' if recovered > 1 else ''} "
+                 "recovered from a periodic snapshot")
+    say(text)
     return True
+
+
+def _pid_of(path: str) -> int:
+    digits = os.path.basename(path)[len("heap-"):-len(".json")]
+    return int(digits) if digits.isdigit() else 0
+
+
+def _process_comment(pid: int, snap) -> str:
+    """A process's comment line in a merged heap profile."""
+    import shlex
+
+    from pyprof.commands.record import _one_line
+
+    info = snap.process
+    text = f"pid {pid}"
+    if info.get("forked"):
+        text += f" (fork of pid {info.get('ppid')})"
+    argv = info.get("argv") or []
+    text += ": " + _one_line(" ".join(shlex.quote(str(a)) for a in argv))
+    if not snap.ended:
+        text += (" [recovered: its last periodic heap snapshot, as of up to a "
+                 "second before it ended without saving]")
+    return text
 
 
 def _merge(a, b):

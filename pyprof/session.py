@@ -263,6 +263,11 @@ class Session:
             )
         self._start_ns = time.time_ns()
         self._start_mono_ns = time.monotonic_ns()
+        if self.mem_rate and self._heap_pid:
+            from pyprof import heap
+
+            heap.restart_after_fork()
+            self._heap_pid = os.getpid()
         sampler.start()
 
     def start(self) -> None:
@@ -292,7 +297,7 @@ class Session:
             from pyprof import heap
 
             try:
-                heap.start(self.mem_rate, self.max_frames)
+                heap.start(self.mem_rate, self.max_frames, owner="session")
             except PyprofError:
                 self._sampler = None
                 sampler.stop()

@@ -99,7 +99,7 @@ STRAGGLER_WAIT_S = 2.0
     default="heap.pb.gz",
     show_default=True,
     metavar="FILE",
-    help="Where --memory writes the heap profile.",
+    help="Where --memory writes the heap profile (implies --memory).",
 )
 @click.option(
     "--mem-rate",
@@ -107,7 +107,7 @@ STRAGGLER_WAIT_S = 2.0
     default=512 * 1024,
     show_default=True,
     metavar="BYTES",
-    help="With --memory: mean bytes allocated between samples; 1 for all.",
+    help="Mean bytes allocated between heap samples; 1 for all (implies --memory).",
 )
 @click.option(
     "--http",
@@ -141,10 +141,13 @@ def record(
     if not command:
         raise UsageError("recording: no command to run", hint=USAGE_HINT)
     check_output_folder(output)
+    memory = memory or _given("memory_output") or _given("mem_rate")
     if memory:
         heap.check_rate(mem_rate)
         heap.check_distinct_output(memory_output, output)
     argv = resolve_command(list(command))
+    if memory:
+        heap.check_not_an_input(memory_output, argv)
 
     spool = tempfile.mkdtemp(prefix="pyprof-")
     try:
@@ -160,6 +163,12 @@ def record(
     # A profile that could not be written fails a program that succeeded,
     # so that `pyprof record ... && pyprof top` stops there.
     sys.exit(1 if status == 0 and wrote is False else status)
+
+
+def _given(name: str) -> bool:
+    """True when the option was on the command line (not its default)."""
+    ctx = click.get_current_context()
+    return ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
 
 
 def _http_option(value: Optional[str]) -> Optional[str]:

@@ -271,7 +271,7 @@ class Server:
         if self._started_memory:
             heap = handlers._heap_module()
             if heap is not None and heap.running():
-                heap.stop()
+                heap.stop(owner="live")
 
     def __enter__(self) -> "Server":
         return self
@@ -546,7 +546,7 @@ def start_memory() -> bool:
     if heap is None or heap.running():
         return False
     try:
-        heap.start()
+        heap.start(owner="live")
     except Exception:  # no memory profiles, but the server still serves
         return False
     return True
