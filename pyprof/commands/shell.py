@@ -20,7 +20,6 @@ import click
 
 from pyprof.commands.top import DEFAULT_FILE
 from pyprof.commands.top import parse_view_args
-from pyprof.errors import UsageError
 
 USAGE = "usage: pyprof shell [FILE|URL...] [options]"
 
@@ -68,7 +67,6 @@ def run_shell(settings: dict) -> None:
 
     Raises:
         ProfileError: a profile cannot be read.
-        UsageError: a starting option is wrong (e.g. an unknown sample_index).
     """
     from pyprof import graph
     from pyprof import shell as sh
@@ -82,7 +80,9 @@ def run_shell(settings: dict) -> None:
     functions = sorted({fn.name for loc in prepared.locations
                         for fn, _ in loc.lines if fn.name})
     ui = _make_ui(functions, sample_types)
-    ui.print("\n".join(_greeting_lines(prepared, config)))
+    greeting = _greeting_lines(prepared, config)
+    if greeting:  # none when the starting sample_index is unknown, as in pprof
+        ui.print("\n".join(greeting))
     ui.print(sh.GREETING)
 
     def make_report(command: str, regexp: Optional[str], report_settings: dict):
@@ -119,9 +119,10 @@ def _starting_config(settings: dict, prepared):
     if config["sample_index"]:
         try:
             index = graph.select_sample(prepared, config["sample_index"])
-        except graph.GraphError as exc:
-            hint = "pass -sample_index with one of the types listed"
-            raise UsageError(f"shell: {exc}", hint) from None
+        except graph.GraphError:
+            # Kept as given, as pprof does: the header is left out and each
+            # report says which types there are, until sample_index is set.
+            return config
         config.values["sample_index"] = prepared.sample_types[index][0]
     return config
 

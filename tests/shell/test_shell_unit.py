@@ -234,3 +234,31 @@ def test_expressions_go_takes_are_taken(pattern):
     from pyprof import goregexp
 
     assert goregexp.compile(pattern) is not None
+
+
+def test_an_unknown_sample_index_on_the_command_line_is_said_in_the_shell(tmp_path):
+    from sessions import HEAP
+    from shell_support import GO
+    from shell_support import go_to_pyprof
+
+    lines = b"top 1\no\nsample_index=1\ntop 1\n"
+    runs = {}
+    for name, command in (("py", [*PYPROF, "shell"]), ("go", [GO, "tool", "pprof"])):
+        if command[0]:
+            runs[name] = subprocess.run([*command, "-sample_index=bogus", str(HEAP)],
+                                        input=lines, capture_output=True, cwd=tmp_path,
+                                        env=clean_env(tmp_path), timeout=120)
+    done = runs["py"]
+    assert done.returncode == 0, done.stderr
+    err = done.stderr.decode().splitlines()
+    # No header (it would need the sample type); each report says why.
+    assert err[:2] == [
+        'Entering interactive mode (type "help" for commands, "o" for options)',
+        'sample_index "bogus" must be one of: '
+        '[alloc_objects alloc_space inuse_objects inuse_space]',
+    ]
+    assert any(line.startswith("  sample_index              = bogus ") for line in err)
+    assert "Showing nodes accounting for" in done.stdout.decode()
+    if "go" in runs:
+        assert done.stdout == runs["go"].stdout
+        assert done.stderr.decode() == go_to_pyprof(runs["go"].stderr.decode())
