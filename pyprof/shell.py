@@ -599,6 +599,9 @@ class TerminalUI(PlainUI):
             readline.parse_and_bind("bind ^I rl_complete")
         else:
             readline.parse_and_bind("tab: complete")
+            # A Tab that completes part of a word lists the choices left
+            # (without, a second Tab after a partial completion only rings).
+            readline.parse_and_bind("set show-all-if-ambiguous on")
         readline.set_history_length(HISTORY_LINES)
         if history and os.path.exists(history):
             try:
@@ -677,17 +680,18 @@ class Completer:
                 self._matches = self.candidates(before, text)
             except Exception:  # a completer must never break the prompt
                 self._matches = []
-            if len(self._matches) == 1 and self._ends_a_word(before, self._matches[0]):
-                self._matches = [self._matches[0] + " "]
+            if len(self._matches) == 1:
+                self._matches = [self._matches[0] + self._after(before, self._matches[0])]
         return self._matches[state] if state < len(self._matches) else None
 
     @staticmethod
-    def _ends_a_word(before: List[str], match: str) -> bool:
-        """Whether a unique completion is whole (a space may follow): all
-        but a bare option name, which may still take =VALUE."""
-        if before or "=" in match:
-            return True
-        return match not in OPTION_BY_NAME or is_bool_like(match)
+    def _after(before: List[str], match: str) -> str:
+        """What follows a unique completion: "=" after the name of an
+        option that takes a value (so that the next Tab offers values),
+        else a space."""
+        if not before and match in OPTION_BY_NAME and not is_bool_like(match):
+            return "="
+        return " "
 
     def candidates(self, before: List[str], text: str) -> List[str]:
         """Completions of text, the word being typed after the words
@@ -705,7 +709,10 @@ class Completer:
         command = re.sub(r"[0-9]+$", "", before[0]) or before[0]
         if command in COMMANDS:
             if text.startswith("-"):
-                names = [n for n in OPTION_BY_NAME if is_bool_like(n)]
+                # compact_labels works as a flag too, but is left out here
+                # so that -c completes the common -cum.
+                names = [n for n in OPTION_BY_NAME
+                         if is_bool_like(n) and n != "compact_labels"]
                 names += list(CHOICE_OWNER)
                 flags = ["-cum"] + ["-" + n for n in names]
                 found = [f for f in flags if f.startswith(text)]

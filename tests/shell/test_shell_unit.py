@@ -137,6 +137,13 @@ def test_completion_offers_commands_options_values_and_functions():
     assert c.candidates(["top10"], "-runtime.m") == ["-runtime.mapiternext"]
     assert c.candidates(["top"], "-li") == ["-lines"]
     assert c.candidates(["help"], "nodec") == ["nodecount"]
+    assert c.candidates(["top"], "-c") == ["-cum"]
+    assert c.candidates([], "sample_index=") == ["sample_index=samples",
+                                                 "sample_index=cpu"]
+    # A unique option name that takes a value is followed by "=", others
+    # by a space.
+    assert [c.complete(t, 0) for t in ("sample_i", "nodec", "cu", "tre")] == [
+        "sample_index=", "nodecount=", "cum ", "tree "]
 
 
 def test_plain_ui_reads_lines_and_prints_prompts():

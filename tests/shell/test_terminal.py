@@ -82,6 +82,27 @@ def test_tab_completes_commands_options_and_function_names(tmp_path):
     assert "sample_index              = samples" in options
 
 
+def test_tab_lists_values_completes_equals_and_flags(tmp_path):
+    from sessions import HEAP
+
+    child, _ = _start(tmp_path, [*PYPROF, "shell", str(HEAP)])
+    # sample_i<Tab> gives "sample_index=", "al<Tab>" lists the two alloc_
+    # types at once, "s<Tab>" completes the second.
+    child.send("sample_i\t")
+    child.expect_exact("sample_index=")
+    child.send("al\t")
+    child.expect_exact("sample_index=alloc_objects  sample_index=alloc_space")
+    child.expect_exact(PROMPT + "sample_index=alloc_")
+    _say(child, "s\t")
+    options = terminal_text(_say(child, "o"))
+    cum = terminal_text(_say(child, "top -c\t1"))
+    _quit(child)
+
+    assert "sample_index              = alloc_space" in options
+    assert cum.startswith("top -cum 1\n")
+    assert "Showing nodes accounting for 1.68MB" in cum
+
+
 def test_history_is_kept_across_sessions(tmp_path):
     child, _ = _start(tmp_path)
     first = terminal_text(_say(child, "top 2 -cum"))
