@@ -21,8 +21,9 @@ purpose, the README's "Interactive mode" section says so; in short, bare
 pyprof's own words in pprof's layout.
 
 On a terminal, lines are read with readline: line editing, a history kept
-in ~/.pyprof_history (or $PYPROF_HISTFILE), and tab completion of commands,
-options, option values and function names.
+in $HOME/.pyprof_history (or $PYPROF_HISTFILE; none without either, and a
+file that cannot be used is said once, before a prompt), and tab completion
+of commands, options, option values and function names.
 """
 
 from __future__ import annotations
@@ -593,6 +594,8 @@ class TerminalUI(PlainUI):
         self.readline = readline
         self.history = history
         self.history_error: Optional[str] = None
+        # A problem with the history file: said once, before the next prompt.
+        self.history_note: Optional[str] = None
         readline.set_completer_delims(" \t\n")
         readline.set_completer(completer.complete)
         if "libedit" in (readline.__doc__ or ""):
@@ -603,7 +606,10 @@ class TerminalUI(PlainUI):
             # (without, a second Tab after a partial completion only rings).
             readline.parse_and_bind("set show-all-if-ambiguous on")
         readline.set_history_length(HISTORY_LINES)
-        if history and os.path.exists(history):
+        problem = history_problem(history) if history else None
+        if problem:
+            self._history_failed("using", OSError(0, problem))
+        if self.history and os.path.exists(self.history):
             try:
                 readline.read_history_file(history)
                 if readline.get_current_history_length() > HISTORY_LINES:
@@ -614,6 +620,9 @@ class TerminalUI(PlainUI):
                 self._history_failed("reading", exc)
 
     def read_line(self, prompt: str) -> Optional[str]:
+        if self.history_note:
+            self.print(self.history_note)
+            self.history_note = None
         before = self.readline.get_current_history_length()
         try:
             line = input(prompt)
@@ -636,8 +645,9 @@ class TerminalUI(PlainUI):
     def _history_failed(self, doing: str, exc: OSError) -> None:
         if self.history_error is None:
             self.history_error = exc.strerror or str(exc)
-            self.print_error(f"{doing} the history file {self.history}: "
-                             f"{self.history_error} (history is not kept)")
+            self.history_note = (f"{doing} the history file {self.history}: "
+                                 f"{self.history_error} (history is not kept; "
+                                 f"set {HISTORY_ENV} to another file)")
         self.history = None
 
     def print_error(self, text: str) -> None:
@@ -646,11 +656,31 @@ class TerminalUI(PlainUI):
         self.write_err("\033[0;31m" + text + "\033[0m")
 
 
-def history_path() -> str:
+def history_path() -> Optional[str]:
     """Where the shell keeps its history: $PYPROF_HISTFILE, else
-    ~/.pyprof_history."""
-    return os.environ.get(HISTORY_ENV) or os.path.join(os.path.expanduser("~"),
-                                                       HISTORY_NAME)
+    $HOME/.pyprof_history; None (no history kept, nothing said) when
+    neither is set."""
+    if os.environ.get(HISTORY_ENV):
+        return os.environ[HISTORY_ENV]
+    if os.environ.get("HOME"):
+        return os.path.join(os.environ["HOME"], HISTORY_NAME)
+    return None
+
+
+def history_problem(path: str) -> Optional[str]:
+    """Why path cannot be the history file, in a few words; None when it
+    looks usable (a file, or a name in an existing folder)."""
+    if os.path.isdir(path):
+        return "it is a folder"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"no folder {folder}"
+    if os.path.exists(path):
+        if not os.access(path, os.R_OK | os.W_OK):
+            return "it cannot be read and written"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} cannot be written"
+    return None
 
 
 class Completer:

@@ -116,6 +116,37 @@ def test_history_is_kept_across_sessions(tmp_path):
     assert "Showing top 2 nodes out of 14" in again
 
 
+@pytest.mark.parametrize("case", ["folder", "no_folder", "no_home"])
+def test_an_unusable_history_file_is_said_once_and_the_session_goes_on(case, tmp_path):
+    env = clean_env(tmp_path, TERM="xterm")
+    if case == "folder":
+        (tmp_path / "dir").mkdir()
+        env["PYPROF_HISTFILE"] = str(tmp_path / "dir")
+        note = f"using the history file {tmp_path / 'dir'}: it is a folder"
+    elif case == "no_folder":
+        env["PYPROF_HISTFILE"] = str(tmp_path / "missing" / "h")
+        note = (f"using the history file {tmp_path / 'missing' / 'h'}: "
+                f"no folder {tmp_path / 'missing'}")
+    else:  # no HOME, no PYPROF_HISTFILE: no history, nothing said
+        del env["HOME"], env["PYPROF_HISTFILE"]
+        note = None
+    child = pexpect.spawn(PYPROF[0], [*PYPROF[1:], "shell", str(SAMPLE)], cwd=str(tmp_path),
+                          env=env, encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect_exact(PROMPT)
+    seen = terminal_text(child.before)
+    seen += terminal_text(_say(child, "top 1")) + terminal_text(_say(child, "top 1"))
+    status = _quit(child)
+
+    assert status == 0
+    assert seen.count("Showing top 1 nodes out of 14") == 2
+    assert seen.count("history is not kept") == (1 if note else 0), seen
+    if note:
+        assert f"{note} (history is not kept; set PYPROF_HISTFILE to another file)\n" \
+            in seen
+    assert sorted(p.name for p in tmp_path.iterdir()) == (
+        ["dir"] if case == "folder" else [])
+
+
 def test_history_keeps_the_last_thousand_lines(tmp_path):
     (tmp_path / "history").write_text("".join(f"top {i}\n" for i in range(1, 1201)))
     child, _ = _start(tmp_path)
