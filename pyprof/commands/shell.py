@@ -11,6 +11,7 @@ shell's starting values, as with `go tool pprof -cum FILE`.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import List
 from typing import Optional
@@ -20,6 +21,8 @@ import click
 
 from pyprof.commands.top import DEFAULT_FILE
 from pyprof.commands.top import parse_view_args
+from pyprof.errors import PyprofError
+from pyprof.errors import UsageError
 
 USAGE = "usage: pyprof shell [FILE|URL...] [options]"
 
@@ -216,12 +219,37 @@ class OpenProfileGroup(click.Group):
     file, not as an unknown command. Other words stay unknown commands.
     """
 
+    # A command name that is also a file here (`pyprof top` next to a
+    # profile named top): a failure then hints at ./top.
+    shadowed: Optional[str] = None
+
     def resolve_command(self, ctx: click.Context, args: List[str]):
         name = args[0] if args else ""
         if (name and not name.startswith("-") and self.get_command(ctx, name) is None
                 and _names_a_profile(name)):
             return "shell", self.get_command(ctx, "shell"), list(args)
-        return super().resolve_command(ctx, args)
+        if name and self.get_command(ctx, name) is not None and os.path.isfile(name):
+            self.shadowed = name
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            # One "pyprof: error:" prefix, and what else the word could be.
+            message = exc.format_message()
+            message, _, guess = message.partition(". Did you mean ")
+            message = message.rstrip(".")
+            hint = f"did you mean {guess.rstrip('?')}? " if guess else ""
+            raise UsageError(f"{message[:1].lower()}{message[1:]}, and no file of that name",
+                             hint + "see 'pyprof --help'") from None
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PyprofError as exc:
+            name = self.shadowed
+            if name and DEFAULT_FILE in exc.message:
+                exc.hint = (f"`pyprof {name}` ran the {name} command; "
+                            f"`pyprof ./{name}` opens the file {name} here")
+            raise
 
 
 def _names_a_profile(word: str) -> bool:

@@ -269,3 +269,28 @@ def test_an_unknown_sample_index_on_the_command_line_is_said_in_the_shell(tmp_pa
     if "go" in runs:
         assert done.stdout == runs["go"].stdout
         assert done.stderr.decode() == go_to_pyprof(runs["go"].stderr.decode())
+
+
+def test_unknown_command_has_one_prefix_and_the_guess_in_the_hint(tmp_path):
+    done = subprocess.run([*PYPROF, "topp"], capture_output=True, text=True,
+                          cwd=tmp_path, env=clean_env(tmp_path), timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "pyprof: error: no such command 'topp', and no file of that name",
+        "hint: did you mean 'top'? see 'pyprof --help'",
+    ]
+
+
+def test_a_file_named_like_a_command_is_pointed_at_with_dot_slash(tmp_path):
+    (tmp_path / "top").write_bytes(SAMPLE.read_bytes())
+    done = subprocess.run([*PYPROF, "top"], capture_output=True, text=True,
+                          cwd=tmp_path, env=clean_env(tmp_path), timeout=60)
+    opened = subprocess.run([*PYPROF, "./top"], input="top 1\n", capture_output=True,
+                            text=True, cwd=tmp_path, env=clean_env(tmp_path), timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "pyprof: error: reading profile.pb.gz: no such file",
+        "hint: `pyprof top` ran the top command; `pyprof ./top` opens the file top here",
+    ]
+    assert opened.returncode == 0, opened.stderr
+    assert "Showing top 1 nodes out of 14" in opened.stdout
