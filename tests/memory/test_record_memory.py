@@ -90,10 +90,11 @@ def test_rate_one_counts_every_allocation_exactly(tmp_path):
     bytes_size = sys.getsizeof(bytes(1000))
     objects, space, inuse_objects, inuse_space = at_line(keep_line)
     assert (inuse_objects, inuse_space) == (1000, 1000 * bytes_size)
-    # 3.9 and 3.10 allocate one small block of their own on that line when
-    # the loop gets hot (their inline cache), and free it later.
-    extra = 1 if sys.version_info < (3, 11) else 0
-    assert objects == 1000 + extra
+    # 3.9 and 3.10 may allocate one small block of their own on that line
+    # (an opcode cache, made when the loop turns hot, whose timing depends
+    # on the run) and free it later; 3.11 and later never do.
+    extra = objects - 1000
+    assert extra in ((0, 1) if sys.version_info < (3, 11) else (0,)), objects
     assert 1000 * bytes_size <= space <= 1000 * bytes_size + 256 * extra
     # Each bytearray: the object and its buffer, both freed.
     objects, space, inuse_objects, inuse_space = at_line(drop_line)
