@@ -32,7 +32,10 @@ import dataclasses
 import math
 import os
 import re
+import shutil
+import subprocess
 import sys
+import time
 from typing import Callable
 from typing import Dict
 from typing import List
@@ -187,6 +190,14 @@ def _report_usage(name: str) -> str:
     ))
 
 
+def _graph_usage(name: str, redirect: bool = True) -> str:
+    return "\n".join((
+        f"{name} [n] [focus_regex]* [-ignore_regex]*" + (" >f" if redirect else ""),
+        "Show at most n nodes (80 unless told)",
+        "Keep samples through focus_regex, drop those through ignore_regex.",
+    ) + (("A >f at the end writes the graph to the file f",) if redirect else ()))
+
+
 _LIST_USAGE = "\n".join((
     "list<func_regex|address> [-focus_regex]* [-ignore_regex]*",
     "Show the functions func_regex matches, or the one at the address.",
@@ -195,6 +206,13 @@ _LIST_USAGE = "\n".join((
 
 COMMANDS: Dict[str, Command] = {
     "comments": Command("Print the profile's comments"),
+    "dot": Command("Print the call graph as Graphviz DOT text", _graph_usage("dot")),
+    "png": Command("Draw the call graph as a PNG image (needs Graphviz)",
+                   _graph_usage("png")),
+    "svg": Command("Draw the call graph as an SVG image (needs Graphviz)",
+                   _graph_usage("svg")),
+    "web": Command("Draw the call graph as SVG and open it in a browser",
+                   _graph_usage("web", redirect=False)),
     "list": Command("Print the source of the functions a regexp matches, "
                     "with their values", _LIST_USAGE, takes_regexp=True),
     "peek": Command("Print the callers and callees of the functions a regexp "
@@ -210,10 +228,12 @@ COMMANDS: Dict[str, Command] = {
     "tree": Command("Print each node with its callers and callees as text",
                     _report_usage("tree")),
 }
-# pprof's other commands: pictures, browsers and binary formats.
+# The commands whose report is an image: written to a file, never shown.
+IMAGE_COMMANDS = ("png", "svg", "web")
+# pprof's other commands: other pictures and viewers, binary formats.
 UNSUPPORTED_COMMANDS = (
-    "callgrind", "disasm", "dot", "eog", "evince", "gif", "gv", "kcachegrind",
-    "pdf", "png", "proto", "ps", "svg", "tags", "topproto", "web", "weblist",
+    "callgrind", "disasm", "eog", "evince", "gif", "gv", "kcachegrind",
+    "pdf", "proto", "ps", "tags", "topproto", "weblist",
 )
 SHELL_WORDS = ("o", "options", "q", "quit", "exit", "help")
 
@@ -468,7 +488,7 @@ def parse_command(tokens: List[str], current: Config
             name, args = name[:digits.start()], [digits.group()] + args
     if name in UNSUPPORTED_COMMANDS:
         raise ShellError(f"command {name} is not available in pyprof "
-                         "(text reports only: " + ", ".join(sorted(COMMANDS)) + ")")
+                         "(it has " + ", ".join(sorted(COMMANDS)) + ")")
     command = COMMANDS.get(name)
     if command is None:
         option = OPTION_BY_NAME.get(name)
@@ -781,8 +801,9 @@ class Completer:
 class Shell:
     """The command loop over one prepared profile.
 
-    make_report(command, regexp, settings) returns (report text, notes for
-    stderr) and raises ShellError for a report that cannot be made.
+    make_report(command, regexp, settings) returns (report, notes for
+    stderr) and raises ShellError for a report that cannot be made; the
+    report is text, or bytes for an image (png, svg, web).
     """
 
     def __init__(self, ui, config: Config, sample_types: Sequence[str],
@@ -794,6 +815,7 @@ class Shell:
         self.sample_types = list(sample_types)
         self.make_report = make_report
         self.check_sample_index = check_sample_index
+        self.temporary_files: List[str] = []  # pages given to browsers
         self.shortcuts: Dict[str, List[str]] = {
             ":": ["focus=", "ignore=", "hide=", "tagfocus=", "tagignore="]}
         for t in self.sample_types:
@@ -822,6 +844,7 @@ class Shell:
                         raise
                     self.ui.print_error("interrupted")
         finally:
+            self.close()
             self.ui.close()
 
     def execute(self, line: str) -> bool:
@@ -909,18 +932,93 @@ class Shell:
         text, notes = self.make_report(command, regexp, settings)
         for note in notes:
             self.ui.print_error(note)
+        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+        if command == "web":
+            self.show_in_browser(data)
+            return
         output = config["output"]
+        if not output and command in IMAGE_COMMANDS:
+            # An image is never shown on the screen: pprof names a file.
+            output, f = new_numbered_file("", "profile", "." + command)
+            self.ui.print_error("Generating report in " + output)
+            with f:
+                f.write(data)
+            return
         if not output:
             self.ui.write_report(text)
             return
         self.ui.print_error("Generating report in " + output)
         try:
             with open(output, "wb") as f:
-                f.write(text.encode("utf-8", "surrogateescape"))
+                f.write(data)
         except OSError as exc:
-            reason = (exc.strerror or str(exc))
-            reason = reason[:1].lower() + reason[1:]
-            raise ShellError(f"open {output}: {reason}") from None
+            raise ShellError(f"open {output}: {_go_reason(exc)}") from None
+
+    def show_in_browser(self, svg: bytes) -> None:
+        """pprof's `web`: the SVG in a new $TMPDIR/pprofNNN.svg, opened with
+        the first browser that starts ($BROWSER, chrome, google-chrome,
+        chromium, firefox, sensible-browser, then xdg-open on a desktop).
+        The file is removed when the session ends (see close()), unless no
+        browser could take it: then where it is is printed, and it stays."""
+        path, f = new_numbered_file(os.environ.get("TMPDIR") or "/tmp", "pprof", ".svg")
+        with f:
+            f.write(svg)
+        for browser in browser_commands():
+            args = browser.split(" ")
+            if not shutil.which(args[0]):
+                continue
+            try:
+                subprocess.Popen([*args, path], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, start_new_session=True)
+            except OSError:
+                continue
+            self.temporary_files.append(path)
+            time.sleep(1)  # as pprof: let the browser read the file first
+            return
+        self.ui.print_error(f"No browser to open {path} (set BROWSER to one); "
+                            "the graph is in that file")
+
+    def close(self) -> None:
+        """Remove the files made for browsers, as pprof does on leaving."""
+        for path in self.temporary_files:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        self.temporary_files = []
+
+
+def browser_commands() -> List[str]:
+    """The commands pprof tries to open a page with, in its order."""
+    found = [os.environ["BROWSER"]] if os.environ.get("BROWSER") else []
+    found += ["chrome", "google-chrome", "chromium", "firefox", "sensible-browser"]
+    if os.environ.get("DISPLAY"):
+        found.append("xdg-open")
+    return found
+
+
+def new_numbered_file(folder: str, prefix: str, suffix: str):
+    """(name, open binary file) for the first of prefix001suffix,
+    prefix002suffix, ... in folder ("" for the current one) that does not
+    exist, created exclusively as pprof does.
+
+    Raises:
+        ShellError: the folder cannot be written, or all 9999 names are taken.
+    """
+    for index in range(1, 10000):
+        name = os.path.join(folder, f"{prefix}{index:03d}{suffix}")
+        try:
+            return name, open(name, "xb")
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ShellError(f"open {name}: {_go_reason(exc)}") from None
+    raise ShellError(f"could not create file of the form {prefix}001{suffix}")
+
+
+def _go_reason(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return reason[:1].lower() + reason[1:]
 
 
 def check_regexp(pattern: str, what: str) -> None:

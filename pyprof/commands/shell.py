@@ -205,9 +205,30 @@ def _make_report(prepared, command: str, regexp: Optional[str], settings: dict
         return raw_text(prepared, opts), []
     elif command == "comments":
         return "".join(c + "\n" for c in prepared.comments), []
+    elif command in ("dot", "png", "svg", "web"):
+        return _graph(prepared, opts, command)
     else:
         raise AssertionError(f"no report for {command}")
     return report.text(), report.notes
+
+
+def _graph(prepared, opts, command: str):
+    """The call graph: DOT text for dot, else the image Graphviz draws
+    (bytes; svg for web), and pprof's notes.
+
+    Raises:
+        ShellError: Graphviz is missing or fails.
+    """
+    from pyprof import shell as sh
+    from pyprof.report import dot
+
+    text, notes = dot.dot_report(prepared, opts, for_graphviz=command != "dot")
+    if command == "dot":
+        return text, notes
+    try:
+        return dot.run_graphviz(text, "svg" if command == "web" else command), notes
+    except PyprofError as exc:
+        raise sh.ShellError(exc.message + (f" ({exc.hint})" if exc.hint else "")) from None
 
 
 class OpenProfileGroup(click.Group):

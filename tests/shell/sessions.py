@@ -67,6 +67,13 @@ SESSIONS = {
         "list a{1000}", "hide=((a{600}){0}){2}", "top 1", "hide=",
         "ignore=(a|b{3}){400}", "top 1", "ignore=", "top 1",
     ],
+    # Call graphs: DOT text on stdout like a report; images (Graphviz)
+    # into profileNNN.png/.svg, or the file after >.
+    "graphs": [
+        "dot", "dot 3", "dot -cum main", "nodecount=4", "dot", "dot >x.dot",
+        "png", "svg", "svg >y.svg", "svg", "output=z.svg", "svg", "output=",
+        "focus=nomatch", "dot", "focus=",
+    ],
     # A large profile (a million samples): the defaults and a few options.
     "large": [
         "top", "top -cum 5", "tree", "nodecount=4", "lines=true", "top",
@@ -86,7 +93,8 @@ SESSIONS = {
 RUNS = [
     ("reports", "sample.cpu"), ("options", "sample.cpu"),
     ("sample_index", "sample.cpu"), ("errors", "sample.cpu"),
-    ("help", "sample.cpu"), ("regexps", "sample.cpu"),
+    ("help", "sample.cpu"), ("regexps", "sample.cpu"), ("graphs", "sample.cpu"),
+    ("graphs", "go.nomappings.crash"),
     ("reports", "go.nomappings.crash"), ("sample_index", "go.nomappings.crash"),
     ("options", "go.nomappings.crash"),
     ("reports", "cppbench.cpu_no_samples_type"),

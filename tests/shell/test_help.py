@@ -9,9 +9,9 @@ from shell_support import UNSUPPORTED_OPTIONS
 from shell_support import go_to_pyprof
 from shell_support import pyprof_session
 
-UNSUPPORTED_COMMANDS = ("callgrind", "disasm", "dot", "eog", "evince", "gif", "gv",
-                        "kcachegrind", "pdf", "png", "proto", "ps", "svg", "tags",
-                        "topproto", "web", "weblist")
+UNSUPPORTED_COMMANDS = ("callgrind", "disasm", "eog", "evince", "gif", "gv",
+                        "kcachegrind", "pdf", "proto", "ps", "tags", "topproto",
+                        "weblist")
 ROW = re.compile(r"^( {4}| {6})(\S+) ")
 
 

@@ -41,13 +41,39 @@ def test_session_matches_stored_go_output(run, tmp_path):
                          + [("sample_index", "go.nomappings.crash")], ids=_ids)
 def test_session_matches_live_go(run, tmp_path):
     session, profile = run
-    go = go_session(session, profile, tmp_path)
-
-    mine = pyprof_session(session, profile, tmp_path)
+    # Both run in the same folder (paths show in messages), one after the
+    # other, so that each numbers its files from 001.
+    work = tmp_path / "w"
+    work.mkdir()
+    go = go_session(session, profile, work)
+    work.rename(tmp_path / "go")
+    work.mkdir()
+    mine = pyprof_session(session, profile, work)
+    work.rename(tmp_path / "py")
 
     assert go.returncode == 0 and mine.returncode == 0
     assert mine.stdout.decode() == go.stdout.decode()
     assert mine.stderr.decode() == go_to_pyprof(go.stderr.decode())
+    # The same files (>FILE, output=, profileNNN.png), DOT and text alike.
+    theirs = sorted((tmp_path / "go").iterdir())
+    assert [p.name for p in sorted((tmp_path / "py").iterdir())] == [p.name for p in theirs]
+    for path in theirs:
+        if not path.name.endswith((".png", ".svg")):
+            assert (tmp_path / "py" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_graph_images_are_graphviz_output(tmp_path):
+    done = pyprof_session("graphs", "sample.cpu", tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["profile001.png", "profile001.svg", "profile002.svg",
+                     "x.dot", "y.svg", "z.svg"]
+    assert (tmp_path / "profile001.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("profile001.svg", "profile002.svg", "y.svg", "z.svg"):
+        svg = (tmp_path / name).read_text()
+        assert "<svg" in svg and "busyLoop" in svg
+    # x.dot is `dot` with nodecount=4: the first lines of a DOT graph.
+    assert (tmp_path / "x.dot").read_text().startswith('digraph "sample.bin" {\n')
 
 
 def test_stored_expectations_are_real_go_sessions():

@@ -66,8 +66,8 @@ def test_pyprof_takes_option_flags_on_a_command():
 
 
 @pytest.mark.parametrize("tokens, message", [
-    (["web"], "command web is not available in pyprof (text reports only: comments, "
-              "list, peek, raw, text, top, traces, tree)"),
+    (["proto"], "command proto is not available in pyprof (it has comments, dot, "
+                "list, peek, png, raw, svg, text, top, traces, tree, web)"),
     (["nodecount", "5"], "did you mean: nodecount=5"),
     (["granularity"], 'unrecognized command: "granularity"'),
     (["peek", "-lines"], "command peek requires an argument"),
@@ -109,12 +109,12 @@ def test_a_report_goes_to_a_file_with_gt(tmp_path):
 
 
 def test_errors_keep_the_session_going(tmp_path):
-    reports, err = _run_lines(["web", "list (", "sample_index=bytes",
+    reports, err = _run_lines(["gif", "list (", "sample_index=bytes",
                                "divide_by=2", "top 1"], tmp_path)
 
     assert err.splitlines()[-4:] == [
-        "command web is not available in pyprof (text reports only: comments, "
-        "list, peek, raw, text, top, traces, tree)",
+        "command gif is not available in pyprof (it has comments, dot, list, peek, "
+        "png, raw, svg, text, top, traces, tree, web)",
         "parsing argument regexp (: error parsing regexp: missing closing ): `(`",
         'sample_index "bytes" must be one of: [samples cpu]',
         "option divide_by is not available in pyprof",
@@ -294,3 +294,44 @@ def test_a_file_named_like_a_command_is_pointed_at_with_dot_slash(tmp_path):
     ]
     assert opened.returncode == 0, opened.stderr
     assert "Showing top 1 nodes out of 14" in opened.stdout
+
+
+def _web(tmp_path, **env):
+    (tmp_path / "tmp").mkdir()
+    environment = clean_env(tmp_path, TMPDIR=str(tmp_path / "tmp"), **env)
+    environment.pop("DISPLAY", None)
+    if "BROWSER" not in env:
+        environment.pop("BROWSER", None)
+    return subprocess.run([*PYPROF, "shell", str(SAMPLE)], input="web 5\nquit\n",
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env=environment, timeout=120)
+
+
+def test_web_opens_the_svg_in_browser_and_removes_it_on_leaving(tmp_path):
+    browser = tmp_path / "browser"
+    browser.write_text("#!/bin/sh\necho \"$1\" > \"$0.args\"; cp \"$1\" \"$0.svg\"\n")
+    browser.chmod(0o755)
+    done = _web(tmp_path, BROWSER=str(browser))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1].startswith("Entering interactive mode")
+    opened = (tmp_path / "browser.args").read_text().strip()
+    assert opened == str(tmp_path / "tmp" / "pprof001.svg")
+    svg = (tmp_path / "browser.svg").read_text()
+    assert "<svg" in svg and "busyLoop" in svg
+    assert list((tmp_path / "tmp").iterdir()) == []  # removed when the shell ended
+
+
+def test_web_without_a_browser_says_where_the_svg_is(tmp_path):
+    import shutil
+
+    bin_dir = tmp_path / "bin"  # Graphviz's dot, and no browser
+    bin_dir.mkdir()
+    (bin_dir / "dot").symlink_to(shutil.which("dot"))
+    done = _web(tmp_path, PATH=str(bin_dir))
+
+    kept = tmp_path / "tmp" / "pprof001.svg"
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"No browser to open {kept} (set BROWSER to one); the graph is in that file")
+    assert "<svg" in kept.read_text()
