@@ -13,7 +13,9 @@ expression selects the same functions in pyprof as in `go tool pprof`:
 - ``\\pL``, ``\\p{L}``, ``\\PL``, ``\\pN``, ``\\p{Nd}`` (letters, numbers);
 - a ``{`` that does not start a repetition (``a{,3}``) is a literal.
 
-Limitation: other Unicode classes (``\\p{Greek}``, ``\\p{Lu}``), negated
+With the optional google-re2 package, RE2 itself matches (see compile()).
+
+Limitation: without google-re2, other Unicode classes (``\\p{Greek}``, ``\\p{Lu}``), negated
 POSIX classes (``[[:^alpha:]]``) and the ungreedy flag ``(?U)`` raise
 re.error saying so, where Go would accept them; ``$`` also matches before
 a final newline, as in Python, which only matters for names that end in
@@ -77,11 +79,75 @@ class GoSyntaxError(re.error):
 
 
 def compile(pattern: str) -> Pattern[str]:  # noqa: A001 - mirrors re.compile
-    """Compile an RE2 expression; raises re.error as re.compile does."""
-    translated = translate(pattern)
+    """Compile an RE2 expression; raises re.error as re.compile does.
+
+    With the optional google-re2 package installed (``pip install
+    pyprof[re2]``), matching is done by RE2 itself, in time linear in the
+    text, as in Go; errors are still checked, and worded, as below. Without
+    it, Python's re matches the translated expression, and an expression
+    such as ``(.|.)*Z$`` can backtrack for minutes on a long name.
+    """
+    try:
+        translated = translate(pattern)
+    except GoSyntaxError:
+        raise
+    except re.error:
+        fast = _re2_compile(pattern)  # what only this module cannot translate
+        if fast is None:
+            raise
+        return fast
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return re.compile(translated)
+        slow = re.compile(translated)
+    fast = _re2_compile(pattern)
+    return slow if fast is None else _RE2Pattern(fast, slow)
+
+
+_RE2 = None  # the re2 module once imported; False when it is not installed
+
+
+def _re2_compile(pattern: str):
+    """pattern compiled by google-re2, or None (not installed, or refused)."""
+    global _RE2
+    if _RE2 is None:
+        try:
+            import re2
+        except ImportError:
+            _RE2 = False
+        else:
+            options = re2.Options()
+            options.log_errors = False  # refusals are reported here, not logged
+            _RE2 = (re2, options)
+    if not _RE2:
+        return None
+    module, options = _RE2
+    try:
+        return module.compile(pattern, options)
+    except Exception:  # re2 raises its own error type; re's check decides
+        return None
+
+
+class _RE2Pattern:
+    """search and match by RE2; Python's re only for a text that is not
+    valid Unicode (a name read with surrogate escapes), which RE2 cannot
+    take."""
+
+    def __init__(self, fast, slow) -> None:
+        self.fast = fast
+        self.slow = slow
+        self.pattern = slow.pattern
+
+    def search(self, text: str):
+        try:
+            return self.fast.search(text)
+        except UnicodeEncodeError:
+            return self.slow.search(text)
+
+    def match(self, text: str):
+        try:
+            return self.fast.match(text)
+        except UnicodeEncodeError:
+            return self.slow.match(text)
 
 
 def translate(pattern: str) -> str:

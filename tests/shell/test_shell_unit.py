@@ -235,12 +235,47 @@ def test_expressions_go_refuses_are_refused(pattern, code, expr):
     assert (caught.value.code, caught.value.expr) == (code, expr)
 
 
-@pytest.mark.parametrize("pattern", ["a{1000}", "(ab{10}){100}", "((a{3}b){3}){111}",
-                                     "((a{900}){0}){2}", "a{2,}{", "a*?b+?c??"])
-def test_expressions_go_takes_are_taken(pattern):
+@pytest.fixture(params=["re2", "re"])
+def matcher(request, monkeypatch):
+    """goregexp with google-re2 (a test dependency) and without it."""
     from pyprof import goregexp
 
-    assert goregexp.compile(pattern) is not None
+    import re2  # noqa: F401 (must be installed: pip install -e '.[test]')
+
+    if request.param == "re":
+        monkeypatch.setattr(goregexp, "_RE2", False)
+    return goregexp
+
+
+@pytest.mark.parametrize("pattern", ["a{1000}", "(ab{10}){100}", "((a{3}b){3}){111}",
+                                     "((a{900}){0}){2}", "a{2,}{", "a*?b+?c??"])
+def test_expressions_go_takes_are_taken(pattern, matcher):
+    assert matcher.compile(pattern) is not None
+
+
+@pytest.mark.parametrize("pattern, text, found", [
+    (r"^(?:main\.busy.*)$", "main.busyLoop", True),
+    (r"\bmap\b", "runtime.map.x", True),
+    (r"\d+", "x\u0663", False),  # \d is ASCII
+    (r"[[:upper:]]\w+", "Pricer.price", True),
+    (r"h\xe4ufig", "h\xe4ufig", True),
+    ("busy", "main.\udcffbusy", True),  # a name that was not UTF-8
+])
+def test_both_matchers_agree_with_go(pattern, text, found, matcher):
+    assert bool(matcher.compile(pattern).search(text)) is found
+
+
+def test_with_re2_dollar_is_the_end_of_the_text_and_backtracking_is_gone():
+    import time
+
+    from pyprof import goregexp
+
+    # Without re2, $ also matches before a final newline (goregexp's
+    # Limitation), and this expression takes hours (the README's).
+    assert goregexp.compile(r"^(?:main)$").match("main\n") is None
+    started = time.monotonic()
+    assert goregexp.compile(r"(.|.)*Z$").search("x" * 5000) is None
+    assert time.monotonic() - started < 5
 
 
 def test_an_unknown_sample_index_on_the_command_line_is_said_in_the_shell(tmp_path):
