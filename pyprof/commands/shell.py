@@ -49,6 +49,7 @@ def shell(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
       top [N] [-cum], topN    the N hottest functions (10 by default)
       tree, peek RE, list RE  callers and callees, source lines
       traces, raw, comments   samples, the whole profile, its comments
+      dot, svg, png, web      the call graph: DOT text, images, a browser
       NAME=VALUE              set an option (cum, nodecount=20, focus=re,
                               sample_index=..., unit=ms, lines, ...)
       o, help [NAME], quit    options, help, leave (or Ctrl-D)
@@ -56,6 +57,7 @@ def shell(ctx: click.Context, args: Tuple[str, ...], show_help: bool) -> None:
     -focus=re, -sample_index=..., see `pyprof tree --help`) are the
     starting values. A URL is fetched once and saved under $PPROF_TMPDIR
     or ~/pprof. History is kept in ~/.pyprof_history ($PYPROF_HISTFILE).
+    Regexps are matched by RE2 with `pip install 'pyprof[re2]'`.
     """
     if show_help:
         click.echo(ctx.get_help())
