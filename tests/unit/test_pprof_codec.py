@@ -191,10 +191,10 @@ def test_dump_keeps_the_old_file_and_no_temp_file_when_replace_fails(
 def test_dump_leaves_no_temp_file_on_interrupt(tmp_path, monkeypatch):
     target = tmp_path / "out.pb.gz"
 
-    def interrupted(fd):
+    def interrupted(source, destination):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(os, "fsync", interrupted)
+    monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pprof.dump(small_profile(), target)
     assert os.listdir(tmp_path) == []
