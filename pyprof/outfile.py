@@ -53,7 +53,8 @@ def is_special(path: PathLike) -> bool:
         return False
     if stat.S_ISDIR(mode):
         return False
-    return not stat.S_ISREG(mode) or os.path.abspath(path).startswith(("/dev/", "/proc/"))
+    given = os.path.abspath(path)
+    return not stat.S_ISREG(mode) or given.startswith(("/dev/", "/proc/"))
 
 
 def check(command: str, path: PathLike, example: str) -> None:

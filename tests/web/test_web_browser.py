@@ -260,7 +260,8 @@ def test_granularity_selector_changes_the_rows(browser, serve, corpus):
 def test_notes_show_above_every_view(browser, serve, recorded, artifacts):
     server = serve(recorded)
     for view in ("top", "flame"):
-        assert open_page(browser, server, view=view, tagfocus="thread=NoSuch") == "ready"
+        state = open_page(browser, server, view=view, tagfocus="thread=NoSuch")
+        assert state == "ready"
         notes = browser.find_element("id", "notes")
         assert notes.is_displayed()
         assert "TagFocus expression matched no samples" in notes.text
@@ -271,7 +272,8 @@ def test_notes_show_above_every_view(browser, serve, recorded, artifacts):
 
 def test_flame_search_takes_gos_case_flag(browser, serve, recorded):
     server = serve(recorded)
-    assert open_page(browser, server, view="flame", search="(?i)^INNER_SPIN$") == "ready"
+    state = open_page(browser, server, view="flame", search="(?i)^INNER_SPIN$")
+    assert state == "ready"
     match = browser.find_element("css selector", ".pf-match")
     _, top = get_json(server.url + "api/top")
     [row] = [r for r in top["rows"] if r["name"] == "inner_spin"]
