@@ -9,7 +9,7 @@ interpreter's ``site`` module imports it before the program runs. It then:
    program sees the environment it would have seen without pyprof;
 2. imports the sitecustomize that this one shadows, if there is one;
 3. starts a sampler session that appends its samples to a file of its
-   own in the spool folder (pyprof/spool.py) at least once a second, and
+   own in the spool folder (pyprof/spool.py) every half second, and
    its last samples when the program ends: at exit (return, sys.exit, an
    uncaught exception, Ctrl-C), on os._exit, or on SIGTERM while the
    program leaves SIGTERM at its default action. A process that dies
@@ -62,6 +62,11 @@ ERROR_NOTE = "error"  # pyprof loaded but could not start or save
 
 # How often a process appends its new samples to its spool file.
 FLUSH_INTERVAL_S = 0.5
+# When a new process (or fork) first does: sooner, so that a short-lived
+# one ended by a signal it cannot save on (a pool worker that
+# Pool.terminate() ends) still leaves what it did up to then; the next
+# flushes follow every FLUSH_INTERVAL_S.
+FIRST_FLUSH_S = 0.1
 # How often a process with a heap profile replaces its heap snapshot in the
 # spool folder (what is left of it when it is killed or crashes); longer
 # when taking one takes more than a fortieth of that, so that pyprof's
@@ -228,7 +233,7 @@ class _Recorder:
         self.pid = os.getpid()
         self.once = _thread.allocate_lock()  # held for good by finish()
         self.monotonic = time.monotonic
-        self.next_flush = time.monotonic() + FLUSH_INTERVAL_S
+        self.next_flush = time.monotonic() + FIRST_FLUSH_S
         self.next_heap = time.monotonic() + HEAP_INTERVAL_S
         self.heap_lock = _thread.allocate_lock()
         self.heap_saved = False  # the last heap snapshot is in the spool

@@ -344,6 +344,10 @@ class Sampler:
         self._ever_armed: Set[int] = set()
         self._drain_tid = 0
         self._thread_names: Dict[int, str] = {}
+        # In a fork child: (the forking thread's threading.Thread, its tid
+        # here). threading keeps that thread's native_id from the parent
+        # (only multiprocessing sets it anew), so scans name it by this tid.
+        self._forked_thread: Optional[Tuple[threading.Thread, int]] = None
         self._codes = _CodeNames()
         # Resolved samples waiting for a qualified name (3.9/3.10 only):
         # (tid, cut, [(code object, line)], [samples, periods]).
@@ -552,8 +556,11 @@ class Sampler:
                     del self._armed[tid]
                 else:
                     self._armed[tid] = {-1}  # gone at the next scan
+            forked = self._forked_thread
             for thread in threading.enumerate():
                 native = getattr(thread, "native_id", None)
+                if forked is not None and thread is forked[0]:
+                    native = forked[1]
                 if native:
                     self._thread_names[native] = thread.name
 
@@ -1016,6 +1023,11 @@ def _after_fork_in_child() -> None:
     if sampler is not None:
         sampler._remove_thread_hook()
         sampler._reset_state()
+        # The thread that forked is the child's one thread, under a new tid.
+        current = threading.current_thread()
+        tid = _lib.pyprof_gettid()
+        sampler._forked_thread = (current, tid)
+        sampler._thread_names[tid] = current.name
         hook = _fork_child_hook
         if hook is not None:
             hook(sampler)

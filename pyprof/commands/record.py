@@ -438,7 +438,11 @@ class _Merged:
             p for p in processes if not p.ended and id(p) not in self.exec_replaced
         ]
         self.running = {id(p) for p in unsaved if spool_files.is_running(p.pid)}
-        self.recovered = [p for p in unsaved if id(p) not in self.running]
+        ended = [p for p in unsaved if id(p) not in self.running]
+        self.recovered = [p for p in ended if p.aggregate]
+        # Ended (killed, crashed, or a worker that Pool.terminate() ended)
+        # before its first flush: whatever it did is not in the profile.
+        self.lost = [p for p in ended if not p.aggregate]
         top = [p for p in processes if p.pid == top_pid]
         self.main_file = next(
             (p.main_file for p in reversed(top or processes) if p.main_file), ""
@@ -455,10 +459,15 @@ class _Merged:
         elif not proc.ended:
             if id(proc) in self.running:
                 text += " [still running: samples up to its last flush]"
+            elif not proc.aggregate:
+                text += (
+                    " [ended without saving, before its first flush: "
+                    "its samples are missing]"
+                )
             else:
                 text += (
                     " [recovered from its spool: it ended without saving, so its "
-                    "last second may be missing]"
+                    "last half second may be missing]"
                 )
         return text
 
@@ -488,12 +497,21 @@ def _one_line(text: str, limit: int = 200) -> str:
     """A command line fit for a one-line comment: control characters
     escaped, cut to limit characters."""
     text = "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        ch if ch.isprintable() else _escape(ch)
         for ch in text
     )
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text or "?"
+
+
+def _escape(ch: str) -> str:
+    """One unprintable character as an escape; a byte that could not be
+    decoded (a lone surrogate from surrogateescape) as \\xNN, as the
+    profile's other strings write it (pyprof.builder._valid_utf8)."""
+    if "\udc80" <= ch <= "\udcff":
+        return "\\x%02x" % (ord(ch) - 0xDC00)
+    return ch.encode("unicode_escape").decode("ascii")
 
 
 def _write_profile(
@@ -531,15 +549,21 @@ def summary(output: str, merged: _Merged, returncode: int = 0) -> str:
     if merged.truncated:
         parts.append(f"{merged.truncated} truncated")
     text = ", ".join(parts)
-    if merged.recovered:
+    if merged.recovered or merged.lost:
         if returncode < 0:
-            cause = f"the program was killed by {_signal_name(-returncode)}; "
-        else:
-            cause = ""
+            text += f"; the program was killed by {_signal_name(-returncode)}"
+    if merged.recovered:
         count = len(merged.recovered)
         text += (
-            f"; {cause}{count} process{'es' if count > 1 else ''} recovered "
-            f"from the spool (the last second before each ended may be missing)"
+            f"; {count} process{'es' if count > 1 else ''} recovered from the "
+            f"spool (the last half second before each ended may be missing)"
+        )
+    if merged.lost:
+        count = len(merged.lost)
+        text += (
+            f"; {count} process{'es' if count > 1 else ''} ended before "
+            f"{'their' if count > 1 else 'its'} first flush, without saving: "
+            f"{'their' if count > 1 else 'its'} samples are missing"
         )
     if merged.warnings:
         text += "; " + "; ".join(merged.warnings)

@@ -347,3 +347,82 @@ def test_a_child_that_outlives_the_program_is_marked_still_running(
         assert "recovered" not in last_line(result.stderr)
     finally:
         os.kill(child_pid, signal.SIGKILL)
+
+
+def thread_cpu(profile):
+    """{(pid, thread label): CPU ns}."""
+    strings = profile.string_table
+    result = {}
+    for sample in profile.sample:
+        labels = {strings[lb.key]: lb for lb in sample.label}
+        key = (labels["pid"].num, strings[labels["thread"].str])
+        result[key] = result.get(key, 0) + sample.value[-1]
+    return result
+
+
+def test_a_plain_fork_child_keeps_the_forking_threads_name(
+    record, pyprof_run, load_profile, tmp_path
+):
+    """threading names the forking thread's copy in the child as it was
+    named (MainThread for the main thread), though its kernel id is new."""
+    main = write(tmp_path, "names.py", """
+        import os, threading
+        def in_parent():
+            burn(0.2)
+        def in_child():
+            burn(0.2)
+        def in_thread_child():
+            burn(0.2)
+        def fork_here(work):
+            pid = os.fork()
+            if pid == 0:
+                print(threading.current_thread().name, flush=True)
+                work()
+                os._exit(0)
+            os.waitpid(pid, 0)
+        fork_here(in_child)
+        thread = threading.Thread(target=fork_here, args=(in_thread_child,),
+                                  name="forker")
+        thread.start()
+        thread.join()
+        in_parent()
+    """)
+    result, path = record(sys.executable, "-W", "ignore::DeprecationWarning",
+                          str(main))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "MainThread\nforker\n"
+    profile = load_profile(path)
+    cpu = cpu_by_pid(profile)
+    by_thread = thread_cpu(profile)
+    (parent,) = only_pid_with(cpu, "in_parent")
+    (child,) = only_pid_with(cpu, "in_child")
+    (thread_child,) = only_pid_with(cpu, "in_thread_child")
+    assert len({parent, child, thread_child}) == 3
+    assert {thread for pid, thread in by_thread if pid == child} == {"MainThread"}
+    assert {thread for pid, thread in by_thread
+            if pid == thread_child} == {"forker"}
+    assert not any(thread.startswith("thread-") for _, thread in by_thread)
+
+    kept = pyprof_run("top", "--all", "--text", "-tagfocus=thread=MainThread",
+                      str(path))
+    assert kept.returncode == 0, kept.stderr
+    assert "in_parent" in kept.stdout and "in_child" in kept.stdout, kept.stdout
+    assert "in_thread_child" not in kept.stdout, kept.stdout
+
+
+def test_an_undecodable_file_name_is_written_one_way_everywhere(
+    record, load_profile, tmp_path
+):
+    """A byte the file system's encoding cannot decode is \\xNN in every
+    string of the profile: comments as well as file names."""
+    name = os.fsdecode(b"bad\xff.py")
+    (tmp_path / name).write_text(BURN + "burn(0.05)\n")
+    result, path = record(sys.executable, name)
+    assert result.returncode == 0, result.stderr
+    profile = load_profile(path)
+    strings = list(profile.string_table)
+    comments_text = [profile.string_table[c] for c in profile.comment]
+    assert not any("\\udcff" in s or "\udcff" in s for s in strings), strings
+    assert any(s.endswith("bad\\xff.py") for s in strings), strings
+    process = [c for c in comments_text if c.startswith("pid ")]
+    assert len(process) == 1 and process[0].endswith("'bad\\xff.py'"), process

@@ -1,5 +1,5 @@
 """A process that dies without saving still gives a profile: everything it
-had spooled (all but its last second), marked as recovered in the
+had spooled (all but its last half second), marked as recovered in the
 profile's comments; the program's own status is passed through."""
 
 import signal
@@ -129,7 +129,10 @@ def test_a_child_killed_midway_is_recovered_and_the_rest_saved(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "child -9\n"
-    assert "1 process recovered" in last_line(result.stderr), result.stderr
+    summary = last_line(result.stderr)
+    assert "1 process recovered" in summary, result.stderr
+    # The messages say what the half-second flush interval can lose.
+    assert "(the last half second before each ended may be missing)" in summary
     cpu, notes = per_pid(path)
     assert len(cpu) == 2, (cpu, notes)
     child = [pid for pid, funcs in cpu.items() if funcs.get("in_child")]
@@ -138,3 +141,48 @@ def test_a_child_killed_midway_is_recovered_and_the_rest_saved(
     assert cpu[child[0]]["in_child"] > 0.1e9, (cpu, notes)
     recovered = [c for c in notes if "recovered from its spool" in c]
     assert len(recovered) == 1 and recovered[0].startswith(f"pid {child[0]}: ")
+    assert recovered[0].endswith("so its last half second may be missing]")
+
+
+def test_a_short_lived_child_killed_early_still_leaves_its_first_flush(
+    record, per_pid, tmp_path
+):
+    """New processes flush a tenth of a second after they start (then every
+    half second): a fork killed at 0.35 s leaves at least that first flush;
+    a child killed before its first flush is said to have lost its samples."""
+    program = tmp_path / "short.py"
+    program.write_text(textwrap.dedent(
+        """
+        import os, signal, subprocess, sys, time
+
+        def in_fork():
+            end = time.thread_time() + 0.35
+            while time.thread_time() < end:
+                pass
+
+        pid = os.fork()
+        if pid == 0:
+            in_fork()
+            os.kill(os.getpid(), signal.SIGKILL)
+        os.waitpid(pid, 0)
+        # Killed before anything runs: only the header it wrote at start.
+        code = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+        print(subprocess.run([sys.executable, "-c", code]).returncode)
+        """
+    ))
+    result, path = record(sys.executable, str(program))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "-9\n"
+    summary = last_line(result.stderr)
+    assert "1 process recovered from the spool" in summary, result.stderr
+    assert ("1 process ended before its first flush, without saving: its "
+            "samples are missing") in summary, result.stderr
+    cpu, notes = per_pid(path)
+    (fork,) = [pid for pid, funcs in cpu.items() if funcs.get("in_fork")]
+    # At least the first 0.1 s (0.35 s burnt; the machine may be slow).
+    assert cpu[fork]["in_fork"] >= 0.05e9, (cpu, notes)
+    lost = [c for c in notes if "before its first flush" in c]
+    assert len(lost) == 1 and "-c 'import os" in lost[0], notes
+    assert lost[0].endswith(
+        "[ended without saving, before its first flush: its samples are missing]")
