@@ -3,11 +3,12 @@ samples to the ``pyprof record`` parent, a little at a time.
 
 Every profiled process (the program, and each Python child or fork of it)
 appends to its own file in the spool folder while it runs: a header when
-the sampler starts, new samples at least once a second (from the drain
-thread), and an end record with its counters when it stops. A process that
-dies without stopping (SIGKILL, a segfault, abort()) leaves a file that
-ends after its last complete record, so the parent still gets everything
-up to the last flush; such a file is reported as recovered.
+the sampler starts, new samples a tenth of a second after it starts and
+then every half second (from the drain thread), and an end record with its
+counters when it stops. A process that dies without stopping (SIGKILL, a
+segfault, abort()) leaves a file that ends after its last complete record,
+so the parent still gets everything up to the last flush; such a file is
+reported as recovered.
 
 A file is a sequence of records, each a 4-byte little-endian payload
 length, one kind byte and a UTF-8 JSON payload:
@@ -84,7 +85,7 @@ class Writer:
 
     With ``lazy``, the file is created at the first flush instead of now: a
     fork child that execs (subprocess's preexec_fn, a fork-exec server) or
-    exits within half a second then leaves no file behind.
+    exits before its first flush (a tenth of a second) leaves no file behind.
     """
 
     def __init__(self, folder: str, header: Dict[str, Any], lazy: bool = False):
