@@ -288,10 +288,11 @@ _STDLIB: Tuple[str, ...] = ()
 
 
 def _is_library(filename: str) -> bool:
-    """The standard library's code (and frozen or generated code), which
-    runs for whoever calls it."""
+    """The standard library's code (also frozen), which runs for whoever
+    calls it. Code without a file of its own ("<string>", from ``-c`` or
+    exec) is the program's."""
     global _STDLIB
-    if not filename or filename.startswith("<"):
+    if not filename or filename.startswith("<frozen "):
         return True
     if not _STDLIB:
         _STDLIB = _stdlib_folders()

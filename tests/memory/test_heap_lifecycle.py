@@ -198,3 +198,30 @@ def test_memory_options_imply_memory_and_never_replace_an_input(tmp_path):
         profile = pprof.load(str(written))
         assert len(profile.sample_type) == 4
         written.unlink()
+
+
+def test_the_programs_code_called_by_pyprof_stays_in_the_profile():
+    # An application behind pyprof's WSGI middleware: its stacks pass
+    # through pyprof's frames, but its own code is innermost, so they stay;
+    # what the program's call into pyprof's API allocates does not.
+    result = run_snippet("""
+        from pyprof.live import wsgi
+
+        def app(environ, start_response):
+            global kept
+            kept = [bytes(1000) for _ in range(1000)]
+            start_response("200 OK", [])
+            return [b"ok"]
+
+        heap.start(1)
+        wsgi.middleware(app)({"PATH_INFO": "/x", "REQUEST_METHOD": "GET",
+                              "SCRIPT_NAME": ""}, lambda *args: None)
+        heap.profile()  # pyprof's work, on the program's thread
+        snap = heap.snapshot()
+        heap.stop()
+        files = sorted({f[1] for frames in snap.aggregate for f in frames[:1]})
+        report(app=anywhere(snap.aggregate, "app"), leaves=files)
+    """)
+    assert 1000 <= result["app"][INUSE_OBJECTS] <= 1003, result["app"]
+    package = os.path.dirname(os.path.abspath(pprof.__file__)) + os.sep
+    assert not [f for f in result["leaves"] if f.startswith(package)], result["leaves"]
