@@ -256,11 +256,14 @@ class OpenProfileGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
-            # One "pyprof: error:" prefix, and what else the word could be.
-            message = exc.format_message()
-            message, _, guess = message.partition(". Did you mean ")
-            message = message.rstrip(".")
-            hint = f"did you mean {guess.rstrip('?')}? " if guess else ""
+            # One "pyprof: error:" prefix, and the commands the word is close
+            # to (the same with every click version).
+            import difflib
+
+            message = exc.format_message().partition(". Did you mean ")[0].rstrip(".")
+            close = difflib.get_close_matches(name, self.list_commands(ctx))
+            hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? "
+                    if close else "")
             raise UsageError(f"{message[:1].lower()}{message[1:]}, and no file of that name",
                              hint + "see 'pyprof --help'") from None
 

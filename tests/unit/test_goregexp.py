@@ -44,9 +44,19 @@ def test_expression_matches_as_in_go(pattern, matches, misses):
         ("a\\", "trailing backslash"),
     ],
 )
-def test_unsupported_or_broken_expression_is_an_re_error(pattern, fragment):
+def test_unsupported_or_broken_expression_is_an_re_error(pattern, fragment, monkeypatch):
+    monkeypatch.setattr(goregexp, "_RE2", False)  # as without google-re2
     with pytest.raises(re.error, match=re.escape(fragment)):
         goregexp.compile(pattern)
+
+
+@pytest.mark.parametrize("pattern, text", [
+    (r"(?U)a+", "aaa"), (r"\p{Greek}", "\u03b1"), (r"[[:^alpha:]]", "1"),
+])
+def test_with_google_re2_what_only_re2_reads_is_taken(pattern, text):
+    import re2  # noqa: F401 (a test dependency: pip install -e '.[test]')
+
+    assert goregexp.compile(pattern).search(text)
 
 
 def test_no_python_warning_escapes():
