@@ -15,11 +15,11 @@ expression selects the same functions in pyprof as in `go tool pprof`:
 
 With the optional google-re2 package, RE2 itself matches (see compile()).
 
-Limitation: without google-re2, other Unicode classes (``\\p{Greek}``, ``\\p{Lu}``), negated
-POSIX classes (``[[:^alpha:]]``) and the ungreedy flag ``(?U)`` raise
-re.error saying so, where Go would accept them; ``$`` also matches before
-a final newline, as in Python, which only matters for names that end in
-one.
+Limitation: without google-re2, other Unicode classes (``\\p{Greek}``,
+``\\p{Lu}``), negated POSIX classes (``[[:^alpha:]]``) and the ungreedy
+flag ``(?U)`` raise re.error saying so, where Go would accept them; ``$``
+also matches before a final newline, as in Python, which only matters for
+names that end in one.
 """
 
 from __future__ import annotations

@@ -731,7 +731,8 @@ class Completer:
             except Exception:  # a completer must never break the prompt
                 self._matches = []
             if len(self._matches) == 1:
-                self._matches = [self._matches[0] + self._after(before, self._matches[0])]
+                only = self._matches[0]
+                self._matches = [only + self._after(before, only)]
         return self._matches[state] if state < len(self._matches) else None
 
     @staticmethod
@@ -932,7 +933,8 @@ class Shell:
         text, notes = self.make_report(command, regexp, settings)
         for note in notes:
             self.ui.print_error(note)
-        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+        data = text if isinstance(text, bytes) else \
+            text.encode("utf-8", "surrogateescape")
         if command == "web":
             self.show_in_browser(data)
             return

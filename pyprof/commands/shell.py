@@ -230,7 +230,8 @@ def _graph(prepared, opts, command: str):
     try:
         return dot.run_graphviz(text, "svg" if command == "web" else command), notes
     except PyprofError as exc:
-        raise sh.ShellError(exc.message + (f" ({exc.hint})" if exc.hint else "")) from None
+        hint = f" ({exc.hint})" if exc.hint else ""
+        raise sh.ShellError(exc.message + hint) from None
 
 
 class OpenProfileGroup(click.Group):
@@ -264,8 +265,9 @@ class OpenProfileGroup(click.Group):
             close = difflib.get_close_matches(name, self.list_commands(ctx))
             hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? "
                     if close else "")
-            raise UsageError(f"{message[:1].lower()}{message[1:]}, and no file of that name",
-                             hint + "see 'pyprof --help'") from None
+            raise UsageError(
+                f"{message[:1].lower()}{message[1:]}, and no file of that name",
+                hint + "see 'pyprof --help'") from None
 
     def invoke(self, ctx: click.Context):
         try:

@@ -72,4 +72,5 @@ def test_no_usable_folder_is_one_error(monkeypatch, tmp_path):
     with pytest.raises(fetch.ProfileError) as caught:
         fetch.save(pprof.load(data), data, note=lines.append)
     assert "no folder could be created" in caught.value.message
-    assert len(lines) == 2 and all(line.startswith("Could not use temp dir") for line in lines)
+    assert len(lines) == 2
+    assert all(line.startswith("Could not use temp dir") for line in lines)

@@ -56,7 +56,8 @@ def test_session_matches_live_go(run, tmp_path):
     assert mine.stderr.decode() == go_to_pyprof(go.stderr.decode())
     # The same files (>FILE, output=, profileNNN.png), DOT and text alike.
     theirs = sorted((tmp_path / "go").iterdir())
-    assert [p.name for p in sorted((tmp_path / "py").iterdir())] == [p.name for p in theirs]
+    mine = sorted((tmp_path / "py").iterdir())
+    assert [p.name for p in mine] == [p.name for p in theirs]
     for path in theirs:
         if not path.name.endswith((".png", ".svg")):
             assert (tmp_path / "py" / path.name).read_bytes() == path.read_bytes()

@@ -321,11 +321,13 @@ def test_a_file_named_like_a_command_is_pointed_at_with_dot_slash(tmp_path):
     done = subprocess.run([*PYPROF, "top"], capture_output=True, text=True,
                           cwd=tmp_path, env=clean_env(tmp_path), timeout=60)
     opened = subprocess.run([*PYPROF, "./top"], input="top 1\n", capture_output=True,
-                            text=True, cwd=tmp_path, env=clean_env(tmp_path), timeout=60)
+                            text=True, cwd=tmp_path, env=clean_env(tmp_path),
+                            timeout=60)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         "pyprof: error: reading profile.pb.gz: no such file",
-        "hint: `pyprof top` ran the top command; `pyprof ./top` opens the file top here",
+        "hint: `pyprof top` ran the top command; "
+        "`pyprof ./top` opens the file top here",
     ]
     assert opened.returncode == 0, opened.stderr
     assert "Showing top 1 nodes out of 14" in opened.stdout

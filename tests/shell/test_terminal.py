@@ -130,8 +130,9 @@ def test_an_unusable_history_file_is_said_once_and_the_session_goes_on(case, tmp
     else:  # no HOME, no PYPROF_HISTFILE: no history, nothing said
         del env["HOME"], env["PYPROF_HISTFILE"]
         note = None
-    child = pexpect.spawn(PYPROF[0], [*PYPROF[1:], "shell", str(SAMPLE)], cwd=str(tmp_path),
-                          env=env, encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child = pexpect.spawn(PYPROF[0], [*PYPROF[1:], "shell", str(SAMPLE)],
+                          cwd=str(tmp_path), env=env, encoding="utf-8", timeout=30,
+                          dimensions=(40, 200))
     child.expect_exact(PROMPT)
     seen = terminal_text(child.before)
     seen += terminal_text(_say(child, "top 1")) + terminal_text(_say(child, "top 1"))

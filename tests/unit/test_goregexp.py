@@ -44,7 +44,8 @@ def test_expression_matches_as_in_go(pattern, matches, misses):
         ("a\\", "trailing backslash"),
     ],
 )
-def test_unsupported_or_broken_expression_is_an_re_error(pattern, fragment, monkeypatch):
+def test_unsupported_or_broken_expression_is_an_re_error(pattern, fragment,
+                                                         monkeypatch):
     monkeypatch.setattr(goregexp, "_RE2", False)  # as without google-re2
     with pytest.raises(re.error, match=re.escape(fragment)):
         goregexp.compile(pattern)
