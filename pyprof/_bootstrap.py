@@ -234,9 +234,10 @@ class _Recorder:
         self.once = _thread.allocate_lock()  # held for good by finish()
         self.monotonic = time.monotonic
         self.next_flush = time.monotonic() + FIRST_FLUSH_S
-        self.next_heap = time.monotonic() + HEAP_INTERVAL_S
+        self.next_heap = time.monotonic() + FIRST_FLUSH_S  # as for samples
         self.heap_lock = _thread.allocate_lock()
         self.heap_saved = False  # the last heap snapshot is in the spool
+        self.heap_spooled = False  # a periodic one was taken
         sampler = session.sampler
         self.process = {
             "pid": self.pid,
@@ -287,7 +288,9 @@ class _Recorder:
             except Exception as exc:
                 self.session.mem_rate = 0  # no more tries
                 _leave_note(self.spool, f"spooling the heap profile failed: {exc}")
-            took = self.monotonic() - began
+            # The first one's time is mostly one-off imports: not a measure.
+            took = (self.monotonic() - began) if self.heap_spooled else 0.0
+            self.heap_spooled = True
             self.next_heap = self.monotonic() + max(HEAP_INTERVAL_S, 40 * took)
 
     def save_heap(self, snap) -> None:
