@@ -833,9 +833,14 @@ pyprof_mem_ignore_thread(int ignore)
     /* Not t_busy: the thread's frees and reallocs of sampled blocks must
      * still be seen. A countdown that never runs out keeps it off the slow
      * path; t_ignore keeps it from sampling when a restart sends it there.
-     * Leaving, a spent countdown makes the next allocation draw afresh. */
+     * Leaving, a spent countdown and a forgotten generation make the next
+     * allocation draw a fresh countdown, as a thread's first allocation
+     * does, rather than be sampled outright (which would charge a whole
+     * mean interval to whatever the thread allocates first). */
     t_ignore = ignore ? 1 : 0;
     t_countdown = ignore ? INT64_MAX : 0;
+    if (!ignore)
+        t_generation = 0;
 }
 
 uint32_t
