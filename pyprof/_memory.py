@@ -28,6 +28,7 @@ from typing import List
 from typing import Tuple
 
 from pyprof import _core
+from pyprof import spool
 
 Frame = Tuple[str, str, int, int]
 # Per stack (frames leaf first): [alloc_objects, alloc_space, inuse_objects,
@@ -120,15 +121,7 @@ class HeapSnapshot:
             "stacks": [[[list(f) for f in frames], values, self.raw.get(frames)]
                        for frames, values in self.aggregate.items()],
         }
-        # Per thread: a periodic save on the drain thread may meet the last one.
-        temp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-        try:
-            with open(temp, "w", encoding="utf-8") as out:
-                json.dump(data, out, separators=(",", ":"))
-            os.replace(temp, path)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        spool.save_json(path, data)
 
     @classmethod
     def load(cls, path: str) -> "HeapSnapshot":

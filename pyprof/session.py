@@ -108,14 +108,9 @@ class Recording:
                 for (thread, frames), counts in self.aggregate.items()
             ],
         }
-        temp = f"{path}.{os.getpid()}.tmp"
-        try:
-            with open(temp, "w", encoding="utf-8") as out:
-                json.dump(data, out, separators=(",", ":"))
-            os.replace(temp, path)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        from pyprof import spool
+
+        spool.save_json(path, data)
 
     @classmethod
     def load(cls, path: str) -> "Recording":

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import time
 from typing import Any
 from typing import Dict
@@ -321,3 +322,17 @@ def is_running(pid: int) -> bool:
     # itself contain ") ".
     state = stat[stat.rfind(b")") + 2:][:1]
     return state not in (b"Z", b"X", b"")
+
+
+def save_json(path: str, data: Any) -> None:
+    """Write data to path as compact JSON, whole or not at all: through a
+    temporary file of this process and thread (a periodic save on the
+    drain thread may meet the final one) renamed over path."""
+    temp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        with open(temp, "w", encoding="utf-8") as out:
+            json.dump(data, out, separators=(",", ":"))
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
