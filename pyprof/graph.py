@@ -1108,6 +1108,14 @@ class Node:
 
 def printable_name(key: NodeKey) -> str:
     name, _, address, file, _, line, objfile = key
+    return " ".join(name_components(name, address, file, line, objfile))
+
+
+def name_components(name: str, address: int, file: str, line: int,
+                    objfile: str) -> List[str]:
+    """The parts of a node's label, as pprof joins them (by spaces in the
+    text views, by line breaks in DOT): address, name, file:line or file,
+    else the binary's base name, else <unknown>."""
     parts = []
     if address:
         parts.append(f"{address:016x}")
@@ -1120,10 +1128,10 @@ def printable_name(key: NodeKey) -> str:
     elif name:
         pass
     elif objfile:
-        parts.append(f"[{os.path.basename(objfile)}]")
+        parts.append(f"[{_base_name(objfile)}]")
     else:
         parts.append("<unknown>")
-    return " ".join(parts)
+    return parts
 
 
 @dataclasses.dataclass(frozen=True)

@@ -901,27 +901,8 @@ def multiline_name(key: graph.NodeKey, safe: bool = False) -> str:
         file = top._base(file)
         if safe:
             file = escape(file)
-    return _join_components(name, address, file, line, objfile) + "\\n"
-
-
-def _join_components(name: str, address: int, file: str, line: int,
-                     objfile: str) -> str:
-    parts = []
-    if address:
-        parts.append(f"{address:016x}")
-    if name:
-        parts.append(name)
-    if line:
-        parts.append(f"{file}:{line}")
-    elif file:
-        parts.append(file)
-    elif name:
-        pass
-    elif objfile:
-        parts.append("[" + top._base(objfile) + "]")
-    else:
-        parts.append("<unknown>")
-    return "\\n".join(parts)
+    return "\\n".join(graph.name_components(name, address, file, line,
+                                             objfile)) + "\\n"
 
 
 # ---------------------------------------------------------------------------

@@ -172,10 +172,7 @@ def profile_labels(
 
 def _base(path: str) -> str:
     """Go's filepath.Base: the last element, ignoring trailing slashes."""
-    stripped = path.rstrip("/")
-    if not stripped:
-        return "/" if path else "."
-    return stripped.rsplit("/", 1)[-1]
+    return graph._base_name(path)
 
 
 def graph_labels(g: graph.TrimmedGraph, opts: graph.GraphOptions, fmt) -> List[str]:
