@@ -85,7 +85,7 @@ _TOOL_EVENTS = ()
 if _RESTART_AFTER_FORK_RETURNS:
     _TOOL_EVENTS = (sys.monitoring.events.CALL, sys.monitoring.events.PY_START,
                     sys.monitoring.events.PY_RETURN)
-# Tools claimed by _restart_later and not yet released.
+# Tools claimed by call_when_fork_returns and not yet released.
 _tools_in_use: Set[int] = set()
 
 _HEAD = struct.Struct("<QIiII")  # time_ns, weight, tid, depth, truncated
@@ -709,43 +709,11 @@ class Sampler:
         return after os.fork() has returned; False if that cannot be
         arranged (then the caller restarts it at once).
 
-        This listens with a sys.monitoring tool of its own, so the
-        program's profile and trace functions and its own monitoring tools
-        are left alone; a tool slot in use means False. Until fork returns,
-        the only events are those of other fork hooks, which run in new
-        frames while ``caller`` still waits on the same instruction; once
-        it returns, the next event is in ``caller`` itself or in a function
-        it calls after moving on.
-
         Limitation: on 3.13 a thread that forks and then never calls or
         returns again leaves the drain thread stopped, so samples wait in
         the ring (up to RING_SLOTS, then counted as dropped) until stop().
         """
-        monitoring = sys.monitoring
-        tool = next((t for t in _MONITORING_TOOLS
-                     if monitoring.get_tool(t) is None), None)
-        if tool is None:
-            return False
-        monitoring.use_tool_id(tool, "pyprof")
-        position = caller.f_lasti
-        forking = _thread.get_ident()
-
-        # Bound now: the events of other threads may come in while the
-        # interpreter tears this module down.
-        def on_event(*args, get_ident=_thread.get_ident, frame_of=sys._getframe):
-            if get_ident() != forking:
-                return
-            frame = frame_of(1)
-            if frame is not caller and caller.f_lasti == position:
-                return  # still inside os.fork(): another fork hook
-            _release_tool(tool)
-            self._restart_drain_thread()
-
-        for event in _TOOL_EVENTS:
-            monitoring.register_callback(tool, event, on_event)
-        monitoring.set_events(tool, sum(_TOOL_EVENTS))
-        _tools_in_use.add(tool)
-        return True
+        return call_when_fork_returns(caller, self._restart_drain_thread)
 
     # ---- draining -----------------------------------------------------------
 
@@ -969,6 +937,48 @@ def _wait_until_gone(tid: int, deadline: float) -> None:
     task = f"/proc/self/task/{tid}"
     while os.path.exists(task) and time.monotonic() < deadline:
         time.sleep(0.0001)
+
+
+def call_when_fork_returns(caller: types.FrameType, callback: Callable[[], None],
+                           name: str = "pyprof") -> bool:
+    """Call callback() at the forking thread's first call or return after
+    os.fork() has returned, from an after_in_parent fork hook whose
+    os.fork() was called by ``caller``; False when no monitoring slot is
+    free (3.13 only: earlier versions have no sys.monitoring).
+
+    This listens with a sys.monitoring tool of its own, so the program's
+    profile and trace functions and its own monitoring tools are left
+    alone. Until fork returns, the only events are those of other fork
+    hooks, which run in new frames while ``caller`` still waits on the same
+    instruction; once it returns, the next event is in ``caller`` itself or
+    in a function it calls after moving on. A forked child releases every
+    such tool (its callbacks belong to the parent).
+    """
+    monitoring = sys.monitoring
+    tool = next((t for t in _MONITORING_TOOLS
+                 if monitoring.get_tool(t) is None), None)
+    if tool is None:
+        return False
+    monitoring.use_tool_id(tool, name)
+    position = caller.f_lasti
+    forking = _thread.get_ident()
+
+    # Bound now: the events of other threads may come in while the
+    # interpreter tears this module down.
+    def on_event(*args, get_ident=_thread.get_ident, frame_of=sys._getframe):
+        if get_ident() != forking:
+            return
+        frame = frame_of(1)
+        if frame is not caller and caller.f_lasti == position:
+            return  # still inside os.fork(): another fork hook
+        _release_tool(tool)
+        callback()
+
+    for event in _TOOL_EVENTS:
+        monitoring.register_callback(tool, event, on_event)
+    monitoring.set_events(tool, sum(_TOOL_EVENTS))
+    _tools_in_use.add(tool)
+    return True
 
 
 def _release_tool(tool: int) -> None:

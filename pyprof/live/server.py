@@ -53,6 +53,7 @@ from typing import Dict
 from typing import Optional
 from typing import Tuple
 
+from pyprof import _sampler
 from pyprof.errors import PyprofError
 from pyprof.errors import UsageError
 from pyprof.live import handlers
@@ -409,53 +410,16 @@ def _wait_until_gone(tid: int, deadline: float) -> None:
 # at the forking thread's first call or return after os.fork() returns, seen
 # with a sys.monitoring tool of our own.
 _RESTART_AFTER_FORK_RETURNS = sys.version_info[:2] == (3, 13)
-_MONITORING_TOOLS = (3, 4)  # slots no standard tool claims
-_pending_tools: set = set()
 
 
 def _resume_after_fork_returns(restart: Callable[[], None]) -> bool:
     """Call restart() at the forking thread's first Python event after
-    os.fork() has returned; False when no monitoring slot is free."""
+    os.fork() has returned; False when that cannot be arranged."""
     try:
         caller = sys._getframe(2)  # os.fork()'s caller (hooks run from C)
     except ValueError:
         return False
-    monitoring = sys.monitoring
-    tool = next((t for t in _MONITORING_TOOLS if monitoring.get_tool(t) is None),
-                None)
-    if tool is None:
-        return False
-    events = (monitoring.events.CALL, monitoring.events.PY_START,
-              monitoring.events.PY_RETURN)
-    monitoring.use_tool_id(tool, "pyprof-http")
-    position = caller.f_lasti
-    forking = _thread.get_ident()
-
-    def on_event(*args, get_ident=_thread.get_ident, frame_of=sys._getframe):
-        if get_ident() != forking:
-            return
-        frame = frame_of(1)
-        if frame is not caller and caller.f_lasti == position:
-            return  # still inside os.fork(): another fork hook
-        _release(tool)
-        restart()
-
-    for event in events:
-        monitoring.register_callback(tool, event, on_event)
-    monitoring.set_events(tool, sum(events))
-    _pending_tools.add(tool)
-    return True
-
-
-def _release(tool: int) -> None:
-    if tool in _pending_tools:
-        _pending_tools.discard(tool)
-        monitoring = sys.monitoring
-        monitoring.set_events(tool, 0)
-        for event in (monitoring.events.CALL, monitoring.events.PY_START,
-                      monitoring.events.PY_RETURN):
-            monitoring.register_callback(tool, event, None)
-        monitoring.free_tool_id(tool)
+    return _sampler.call_when_fork_returns(caller, restart, "pyprof-http")
 
 
 def _before_fork() -> None:
@@ -478,8 +442,8 @@ def _after_fork_in_parent() -> None:
 
 def _after_fork_in_child() -> None:
     global _serving
-    for tool in list(_pending_tools):
-        _release(tool)
+    # A restart waiting for the parent's fork to return was dropped with
+    # the sampler's monitoring tools (pyprof._sampler's own fork hook).
     servers = list(_serving)
     _serving = weakref.WeakSet()
     own_threads.clear()
