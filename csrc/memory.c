@@ -5,14 +5,22 @@
  * so tracemalloc or another hook keeps working whether it was installed
  * before or after pyprof.
  *
- * Which allocations are sampled. Each thread counts down the bytes it
- * allocates; when the count reaches zero the allocation that crossed it is
- * sampled and a new count is drawn from an exponential distribution whose
- * mean is the rate (Go's runtime.MemProfileRate). Allocated bytes therefore
- * form a Poisson process, and an allocation of s bytes is sampled with
- * probability 1 - exp(-s / rate) whatever came before it. The fast path of
- * an allocation is a subtraction and a comparison on thread-local storage.
- * A rate of 1 samples every allocation.
+ * Which allocations are sampled. Allocated bytes are counted down; when
+ * the count reaches zero the allocation that crossed it is sampled and a
+ * new count is drawn from an exponential distribution whose mean is the
+ * rate (Go's runtime.MemProfileRate). Allocated bytes therefore form a
+ * Poisson process, and an allocation of s bytes is sampled with
+ * probability 1 - exp(-s / rate) whatever came before it. A rate of 1
+ * samples every allocation.
+ *
+ * Two countdowns. The MEM and OBJ domains are only ever called with the
+ * GIL held (pymalloc relies on it too), so they share one plain global
+ * count: their fast path is a subtraction, a comparison and the call of
+ * the previous allocator, without even a thread-local lookup, which
+ * matters at tens of millions of allocations a second. The RAW domain is
+ * called from any thread without the GIL and keeps a count per thread.
+ * Either count alone is a Poisson process over its bytes, so the two
+ * together sample every byte at the same rate.
  *
  * What a sample keeps. Its Python stack, read by walk.c's frame walker
  * (no allocation, no reference counts: the RAW domain is called without
@@ -24,25 +32,37 @@
  * follows Go: a sample of s bytes stands for 1 / (1 - exp(-s / rate))
  * allocations (1 when the rate is 1).
  *
- * Frees. Every free must learn whether its block was sampled. A counting
- * filter indexed by a hash of the address (static, so it can be read
- * without a lock at any time) says "certainly not" for nearly every block;
- * only a filter hit takes the lock and probes the table. A filter count is
- * raised before the sampled block is handed to the program and lowered
- * after its entry is gone, so a racing reader can only see a false hit,
+ * Frees. Every free must learn whether its block was sampled. Over plain
+ * pymalloc, MEM and OBJ frees are not hooked at all: a sampled block of
+ * those domains is a RAW block (see "two ways" below), and pymalloc hands
+ * its free to the RAW domain. Every other hooked free asks a filter of one
+ * bit per slot of address space (static, so it can be read without a lock
+ * at any time), which says "certainly not" for nearly every block; only a
+ * filter hit takes the lock and probes the table. A slot's bit is set
+ * before a sampled block is handed to the program and cleared after the
+ * slot's last entry is gone, so a racing reader can only see a false hit,
  * never a false miss.
  *
- * Re-entrancy. pymalloc hands large requests to PyMem_RawMalloc, which
- * would reach our RAW hook a second time for the same allocation; a
- * thread-local flag set around the MEM and OBJ hooks' calls to the
- * previous allocator that may nest (large requests, reallocs) and around
- * pyprof's own work in any hook lets such nested calls straight through.
- * The tables allocate with libc's malloc directly, never through a hooked
- * domain.
+ * Counted once. pymalloc hands requests above 512 bytes to
+ * PyMem_RawMalloc, which reaches our RAW hook. Over plain pymalloc, the
+ * MEM and OBJ hooks leave such requests uncounted and the RAW hook counts
+ * them (pymalloc passes them on unchanged). Over another allocator that
+ * hands them on (the debug hooks, which add a header; tracemalloc; found
+ * by a probe at start), the MEM or OBJ hook counts them and sets a
+ * thread-local flag around the call that keeps the RAW hook from
+ * counting them again; over one that does not (PYTHONMALLOC=malloc), it
+ * simply counts every size. A realloc is counted where it was asked, with
+ * the same flag. The flag also lets the RAW hook pass pyprof's own work
+ * straight through. The tables allocate with libc's malloc directly,
+ * never through a hooked domain. Limitation: when pymalloc cannot map a
+ * new arena it falls back to the RAW domain for a small request too,
+ * which is then counted twice; so, under the debug hooks, are requests
+ * that their header pushes past 512 bytes.
  *
  * Shared state and what protects it:
  *   g_enabled: atomic; hooks forward untouched while it is 0
- *   g_filter: atomic counters, changed under g_mlock, read without it
+ *   g_filter: atomic bits, changed under g_mlock, read without it
+ *   g_countdown: the GIL (see "Two countdowns" above)
  *   every table, the scratch record, the stats: g_mlock
  *   g_domains: written with the GIL before hooks are installed, then
  *              read-only (hooks stay valid for the life of the process)
@@ -50,6 +70,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -60,8 +81,12 @@
 #include "core_internal.h"
 
 #define NDOMAINS 3
-#define FILTER_BITS 16
+/* The free filter: one bit per slot, 2^19 slots (64 KiB of bits, so that
+ * the bits of a busy heap stay in the cache), each slot standing for 16
+ * bytes of address space and the whole wrapping every 8 MiB. */
+#define FILTER_BITS 19
 #define FILTER_SIZE (1u << FILTER_BITS)
+#define FILTER_WORDS (FILTER_SIZE / 64)
 
 /* Bounds on pyprof's own memory (see pyprof_mem_stats.table_bytes). A
  * sample past a bound still counts towards its stack's allocations; it is
@@ -73,14 +98,18 @@
 typedef struct {
     PyMemAllocatorEx prev;
     PyMemAllocatorDomain domain;
-    int nests;  /* prev may call the RAW domain (pymalloc does) */
+    int nests;  /* prev hands large requests to the RAW domain */
+    int direct; /* prev is pymalloc itself (see "two ways" below) */
+    PyMemAllocatorEx ours;  /* what pyprof installed */
 } mem_domain;
 
+/* g_domains[i] sits over DOMAINS[i]. */
+#define RAW_INDEX 0
+#define MEM_INDEX 1
+#define OBJ_INDEX 2
+
 /* pymalloc serves requests up to this many bytes from its own pools (the
- * same in 3.9 to 3.13) and hands larger ones to PyMem_RawMalloc, so only
- * those need the re-entrancy flag on the fast path. Limitation: when
- * pymalloc cannot map a new arena it falls back to the RAW domain for a
- * small request too, which is then counted twice. */
+ * same in 3.9 to 3.13) and hands larger ones to PyMem_RawMalloc. */
 #define NESTS_ABOVE 512
 
 typedef struct {
@@ -107,12 +136,18 @@ static int g_installed[NDOMAINS];   /* GIL */
 static int g_atfork_done;           /* GIL */
 
 static _Atomic int g_enabled;
-static _Atomic uint32_t g_filter[FILTER_SIZE];
+static _Atomic uint64_t g_filter[FILTER_WORDS];
+static uint16_t *g_filter_count;   /* g_mlock: blocks per slot */
 /* The current recording's number while sampling, 0 while stopped. A
  * thread whose t_generation differs takes the slow path once, which draws
  * it a fresh countdown (or, stopped, lets it pass untouched). */
 static _Atomic uint64_t g_generation;
 static uint64_t g_started;         /* GIL; recordings started so far */
+/* Bytes the MEM and OBJ domains may allocate before their next sample:
+ * read and written with the GIL (relaxed atomics, plain loads and stores,
+ * so that an interpreter with its own GIL can only blur the count, never
+ * tear it). INT64_MAX while stopped. */
+static _Atomic int64_t g_countdown = INT64_MAX;
 
 static pthread_mutex_t g_mlock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t g_rate;            /* g_mlock; set before g_enabled */
@@ -128,15 +163,17 @@ static pyprof_frame *g_pool;       /* g_mlock */
 static uint64_t g_pool_cap, g_pool_n;
 static pyprof_mem_stats g_mstats;  /* g_mlock */
 
-/* Per thread, in one block so that the fast path finds it with a single
- * thread-pointer lookup: bytes left before the next sample, the
- * generation they were drawn for, the "inside pyprof" flag, the "ignore
- * this thread" flag (pyprof_mem_ignore_thread) and a random state. */
+/* Per thread, in one block so that the RAW hook finds it with a single
+ * thread-pointer lookup: bytes left before the thread's next RAW sample,
+ * the generation they were drawn for, the "inside pyprof" flag, the
+ * "ignore this thread" flag (pyprof_mem_ignore_thread), whether the start
+ * probe reached the RAW hook, and a random state. */
 typedef struct {
     int64_t countdown;
     uint64_t generation;
     int busy;
     int ignore;
+    int probe_seen;
     uint64_t rng;
 } thread_state;
 
@@ -146,6 +183,8 @@ static __thread thread_state t __attribute__((tls_model("initial-exec")));
 #define t_busy (t.busy)
 #define t_ignore (t.ignore)
 #define t_rng (t.rng)
+/* t_busy while the start probe runs (see probe_nests). */
+#define BUSY_PROBE 2
 
 static inline int
 enabled(void)
@@ -214,14 +253,41 @@ should_sample(uint64_t size)
 
 /* ---- filter and tables (g_mlock) ------------------------------------- */
 
-/* The filter slot of an address: one per 64 bytes of address space,
- * wrapping every 4 MiB. Not a scattering hash on purpose: frees come in
- * runs of nearby addresses (a pool, a list's items), and neighbours then
- * share one cache line of the filter. */
+/* The filter slot of an address: one per 16 bytes of address space (the
+ * allocators' alignment, so distinct blocks nearby never share a slot).
+ * Not a scattering hash on purpose: frees come in runs of nearby
+ * addresses (a pool, a list's items), and neighbours then share one cache
+ * line of the filter. */
 static inline uint32_t
 addr_hash(uintptr_t addr)
 {
-    return (uint32_t)(addr >> 6) & (FILTER_SIZE - 1);
+    return (uint32_t)(addr >> 4) & (FILTER_SIZE - 1);
+}
+
+/* A tracked block now lies in slot h: set its bit before the block can
+ * reach the program. */
+static void
+filter_add_unlocked(uint32_t h)
+{
+    if (g_filter_count[h]++ == 0)
+        atomic_fetch_or_explicit(&g_filter[h / 64], 1ULL << (h % 64),
+                                 memory_order_release);
+}
+
+/* Room for one more block in slot h? (65,535 live blocks 8 MiB apart.) */
+static inline int
+filter_room_unlocked(uint32_t h)
+{
+    return g_filter_count[h] < UINT16_MAX;
+}
+
+/* A tracked block left slot h: clear its bit after its entry is gone. */
+static void
+filter_remove_unlocked(uint32_t h)
+{
+    if (--g_filter_count[h] == 0)
+        atomic_fetch_and_explicit(&g_filter[h / 64], ~(1ULL << (h % 64)),
+                                  memory_order_release);
 }
 
 static inline uint64_t
@@ -238,6 +304,7 @@ static void
 account_unlocked(void)
 {
     uint64_t bytes = sizeof(g_filter) +
+                     (g_filter_count ? FILTER_SIZE * sizeof(uint16_t) : 0) +
                      g_live_cap * sizeof(live_entry) +
                      (uint64_t)g_stacks_cap * sizeof(stack_info) +
                      g_index_cap * sizeof(uint32_t) +
@@ -298,7 +365,7 @@ live_put_unlocked(const live_entry *entry)
         *old = *entry;
         return 0;
     }
-    if (g_live_n >= MAX_LIVE)
+    if (g_live_n >= MAX_LIVE || !filter_room_unlocked(addr_hash(entry->addr)))
         return -1;
     if ((g_live_n + 1) * 2 > g_live_cap && live_grow_unlocked() < 0)
         return -1;
@@ -307,8 +374,7 @@ live_put_unlocked(const live_entry *entry)
         at = (at + 1) & (g_live_cap - 1);
     g_live[at] = *entry;
     g_live_n++;
-    atomic_fetch_add_explicit(&g_filter[addr_hash(entry->addr)], 1,
-                              memory_order_release);
+    filter_add_unlocked(addr_hash(entry->addr));
     return 0;
 }
 
@@ -337,8 +403,7 @@ live_take_unlocked(uintptr_t addr, live_entry *out)
     }
     g_live[hole].addr = 0;
     g_live_n--;
-    atomic_fetch_sub_explicit(&g_filter[addr_hash(addr)], 1,
-                              memory_order_release);
+    filter_remove_unlocked(addr_hash(addr));
     return 1;
 }
 
@@ -455,8 +520,10 @@ tables_free_unlocked(void)
     g_stacks_cap = g_stacks_n = 0;
     g_index_cap = 0;
     g_pool_cap = g_pool_n = 0;
-    for (uint32_t i = 0; i < FILTER_SIZE; i++)
+    for (uint32_t i = 0; i < FILTER_WORDS; i++)
         atomic_store_explicit(&g_filter[i], 0, memory_order_relaxed);
+    free(g_filter_count);
+    g_filter_count = NULL;
 }
 
 /* ---- recording a sample ----------------------------------------------- */
@@ -543,30 +610,291 @@ retrack(const live_entry *e)
 /* ---- the hooks -------------------------------------------------------- */
 
 /* The hooks' fast paths only count down, compare and forward (a tail
- * call); all else is in the out-of-line slow paths below, so that the
- * fast path needs no stack frame. While pyprof is stopped but still called
- * by a hook installed over it, a crossing lands in a slow path that finds
- * it disabled and pushes the thread's next look a mebibyte away; a
- * restart is noticed at once, by its new generation. */
+ * call); all else is in the out-of-line slow paths, so that the fast path
+ * needs no stack frame. While pyprof is stopped but still called by a hook
+ * installed over it, the MEM and OBJ count stands at INT64_MAX and never
+ * runs out; a RAW crossing lands in a slow path that finds pyprof disabled
+ * and pushes the thread's next look a mebibyte away, and a restart is
+ * noticed at once, by its new generation. */
 #define COLD __attribute__((noinline, cold))
 #define IDLE_COUNTDOWN (1 << 20)
 
-/* The allocation that just counted down may need the slow path: the count
- * ran out, or pymalloc may call the RAW domain back. */
 static inline int
-needs_slow(const mem_domain *d, size_t size)
+maybe_tracked(const void *ptr)
 {
-    t_countdown -= (int64_t)size;
-    return __builtin_expect(
-        (t_countdown <= 0) |
-            (t_generation !=
-             atomic_load_explicit(&g_generation, memory_order_relaxed)) |
-            (d->nests && size > NESTS_ABOVE),
-        0);
+    uint32_t h = addr_hash((uintptr_t)ptr);
+    return ptr && (atomic_load_explicit(&g_filter[h / 64],
+                                        memory_order_acquire) >>
+                   (h % 64)) & 1;
 }
 
-/* The count ran out, or a recording started or stopped since the thread
- * last looked. */
+static COLD void
+free_slow(mem_domain *d, void *ptr)
+{
+    live_entry old;
+    untrack(ptr, &old);
+    d->prev.free(d->prev.ctx, ptr);
+}
+
+/* Every domain's free. */
+static void
+hook_free(void *ctx, void *ptr)
+{
+    mem_domain *d = ctx;
+    if (__builtin_expect(maybe_tracked(ptr), 0)) {
+        free_slow(d, ptr);
+        return;
+    }
+    d->prev.free(d->prev.ctx, ptr);
+}
+
+/* -- MEM and OBJ: the GIL's countdown -- */
+
+/* Count `size` bytes down; returns the bytes left. */
+static inline int64_t
+gil_count(size_t size)
+{
+    int64_t left = atomic_load_explicit(&g_countdown, memory_order_relaxed) -
+                   (int64_t)size;
+    atomic_store_explicit(&g_countdown, left, memory_order_relaxed);
+    return left;
+}
+
+/* The GIL's count ran out at this allocation: draw the next count.
+ * Returns 1 if the allocation is to be sampled (pyprof is running and the
+ * thread is not ignored). */
+static int
+gil_take(void)
+{
+    if (!enabled()) {
+        atomic_store_explicit(&g_countdown, INT64_MAX, memory_order_relaxed);
+        return 0;
+    }
+    atomic_store_explicit(&g_countdown, draw_countdown(g_rate),
+                          memory_order_relaxed);
+    return !t_ignore;
+}
+
+/* The two ways of sitting over a MEM or OBJ domain.
+ *
+ * Over pymalloc itself (`direct`), pyprof hooks malloc, calloc and
+ * realloc only, with pymalloc's own context, and leaves free to pymalloc.
+ * A sampled block of up to 512 bytes is then served by the RAW domain
+ * instead of a pool: pymalloc passes every block that is not its own to
+ * PyMem_RawFree and PyMem_RawRealloc, so the RAW hook sees the sampled
+ * block leave, and the program's millions of other frees cost nothing.
+ *
+ * Over anything else (tracemalloc, debug hooks, PYTHONMALLOC=malloc),
+ * every call is hooked with the domain as context and every free asks the
+ * filter, as the RAW domain's do. */
+
+/* The smallest request pymalloc hands to the RAW domain. */
+#define RAW_BLOCK (NESTS_ABOVE + 1)
+
+static COLD void *
+gil_malloc_slow(mem_domain *d, void *ctx, size_t size)
+{
+    int was = t_busy;
+    t_busy = 1;
+    void *ptr = NULL;
+    int take = gil_take();
+    if (take && d->direct)
+        ptr = d->prev.malloc(ctx, RAW_BLOCK);  /* NULL: served as asked */
+    if (!ptr) {
+        ptr = d->prev.malloc(ctx, size);
+        take = take && !d->direct;
+    }
+    if (take && ptr)
+        record_sample(ptr, size);
+    t_busy = was;
+    return ptr;
+}
+
+static COLD void *
+gil_calloc_slow(mem_domain *d, void *ctx, size_t nelem, size_t elsize,
+                size_t size)
+{
+    int was = t_busy;
+    t_busy = 1;
+    void *ptr = NULL;
+    int take = gil_take();
+    if (take && d->direct)
+        ptr = d->prev.calloc(ctx, 1, RAW_BLOCK);
+    if (!ptr) {
+        ptr = d->prev.calloc(ctx, nelem, elsize);
+        take = take && !d->direct;
+    }
+    if (take && ptr)
+        record_sample(ptr, size);
+    t_busy = was;
+    return ptr;
+}
+
+/* A realloc whose count ran out (crossed) or whose block may be tracked. */
+static COLD void *
+gil_realloc_slow(mem_domain *d, void *ctx, void *ptr, size_t size,
+                 int crossed)
+{
+    live_entry old;
+    /* Untrack before the block can be freed: once it is, another thread
+     * may be handed the same address and sample it. */
+    int had = maybe_tracked(ptr) && untrack(ptr, &old);
+    int was = t_busy;
+    t_busy = 1;
+    void *moved = d->prev.realloc(ctx, ptr, size);
+    int sampled = 0;
+    if (crossed && gil_take() && moved) {
+        sampled = 1;
+        if (d->direct && size <= NESTS_ABOVE) {
+            /* pymalloc may have put it in a pool, whose frees pyprof does
+             * not see: move it to a RAW block. (A tracked block is a RAW
+             * block already, and pymalloc keeps it one.) */
+            void *raw = d->prev.malloc(ctx, RAW_BLOCK);
+            if (raw) {
+                memcpy(raw, moved, size);
+                d->prev.free(ctx, moved);
+                moved = raw;
+            } else {
+                sampled = 0;
+            }
+        }
+        if (sampled)
+            record_sample(moved, size);
+    }
+    if (had && !sampled) {
+        if (moved) {  /* else it failed and the old block is still there */
+            old.addr = (uintptr_t)moved;
+            old.size = size;
+        }
+        retrack(&old);
+    }
+    t_busy = was;
+    return moved;
+}
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* A request above 512 bytes over a nesting allocator that is not plain
+ * pymalloc: counted here, with the flag that keeps the RAW hook from
+ * counting it again (that allocator may change the size or the address
+ * the RAW domain sees, as the debug hooks do). */
+static __attribute__((noinline)) void *
+gil_malloc_nested(mem_domain *d, void *ctx, size_t size)
+{
+    int crossed = gil_count(size) <= 0;
+    int was = t_busy;
+    t_busy = 1;
+    void *ptr = d->prev.malloc(ctx, size);
+    if (crossed && gil_take() && ptr)
+        record_sample(ptr, size);
+    t_busy = was;
+    return ptr;
+}
+
+static __attribute__((noinline)) void *
+gil_calloc_nested(mem_domain *d, void *ctx, size_t nelem, size_t elsize,
+                  size_t size)
+{
+    int crossed = gil_count(size) <= 0;
+    int was = t_busy;
+    t_busy = 1;
+    void *ptr = d->prev.calloc(ctx, nelem, elsize);
+    if (crossed && gil_take() && ptr)
+        record_sample(ptr, size);
+    t_busy = was;
+    return ptr;
+}
+
+ALWAYS_INLINE void *
+gil_malloc(mem_domain *d, void *ctx, size_t size)
+{
+    if (__builtin_expect(size <= NESTS_ABOVE || !d->nests, 1)) {
+        if (__builtin_expect(gil_count(size) <= 0, 0))
+            return gil_malloc_slow(d, ctx, size);
+        return d->prev.malloc(ctx, size);
+    }
+    if (d->direct)  /* pymalloc hands it to the RAW hook, which counts it */
+        return d->prev.malloc(ctx, size);
+    return gil_malloc_nested(d, ctx, size);
+}
+
+ALWAYS_INLINE void *
+gil_calloc(mem_domain *d, void *ctx, size_t nelem, size_t elsize)
+{
+    size_t size;
+    if (__builtin_mul_overflow(nelem, elsize, &size))
+        size = SIZE_MAX;
+    if (__builtin_expect(size <= NESTS_ABOVE || !d->nests, 1)) {
+        if (__builtin_expect(gil_count(size) <= 0, 0))
+            return gil_calloc_slow(d, ctx, nelem, elsize, size);
+        return d->prev.calloc(ctx, nelem, elsize);
+    }
+    if (d->direct)
+        return d->prev.calloc(ctx, nelem, elsize);
+    return gil_calloc_nested(d, ctx, nelem, elsize, size);
+}
+
+ALWAYS_INLINE void *
+gil_realloc(mem_domain *d, void *ctx, void *ptr, size_t size)
+{
+    /* Every size is counted here, since the flag below keeps the RAW
+     * domain from counting what pymalloc hands it. */
+    int crossed = gil_count(size) <= 0;
+    if (__builtin_expect(crossed || maybe_tracked(ptr), 0))
+        return gil_realloc_slow(d, ctx, ptr, size, crossed);
+    if (!d->nests)
+        return d->prev.realloc(ctx, ptr, size);
+    thread_state *ts = &t;
+    int was = ts->busy;
+    ts->busy = 1;
+    void *moved = d->prev.realloc(ctx, ptr, size);
+    ts->busy = was;
+    return moved;
+}
+
+/* Over anything but pymalloc: the domain is the context. */
+static void *
+hook_gil_malloc(void *ctx, size_t size)
+{
+    mem_domain *d = ctx;
+    return gil_malloc(d, d->prev.ctx, size);
+}
+
+static void *
+hook_gil_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    mem_domain *d = ctx;
+    return gil_calloc(d, d->prev.ctx, nelem, elsize);
+}
+
+static void *
+hook_gil_realloc(void *ctx, void *ptr, size_t size)
+{
+    mem_domain *d = ctx;
+    return gil_realloc(d, d->prev.ctx, ptr, size);
+}
+
+/* Over pymalloc: the context is pymalloc's, the domain fixed. */
+#define DIRECT_HOOKS(name, index)                                           \
+    static void *hook_##name##_malloc(void *ctx, size_t size)               \
+    {                                                                       \
+        return gil_malloc(&g_domains[index], ctx, size);                    \
+    }                                                                       \
+    static void *hook_##name##_calloc(void *ctx, size_t n, size_t elsize)   \
+    {                                                                       \
+        return gil_calloc(&g_domains[index], ctx, n, elsize);               \
+    }                                                                       \
+    static void *hook_##name##_realloc(void *ctx, void *ptr, size_t size)   \
+    {                                                                       \
+        return gil_realloc(&g_domains[index], ctx, ptr, size);              \
+    }
+DIRECT_HOOKS(mem, MEM_INDEX)
+DIRECT_HOOKS(obj, OBJ_INDEX)
+
+/* -- RAW: each thread's countdown -- */
+
+/* The thread's count ran out, or a recording started or stopped since the
+ * thread last looked. */
 static inline int
 due(void)
 {
@@ -591,8 +919,19 @@ after_alloc(void *ptr, size_t size, int crossed)
         record_sample(ptr, size);
 }
 
+/* A RAW call made by pyprof itself, by a MEM or OBJ hook's nested call,
+ * or by the start probe: forwarded uncounted. */
+#define RAW_PASS_IF_BUSY(call)                                            \
+    do {                                                                   \
+        if (__builtin_expect(t_busy, 0)) {                                 \
+            if (t_busy == BUSY_PROBE)                                      \
+                t.probe_seen = 1;                                          \
+            return call;                                                   \
+        }                                                                  \
+    } while (0)
+
 static COLD void *
-malloc_slow(mem_domain *d, size_t size)
+raw_malloc_slow(mem_domain *d, size_t size)
 {
     int crossed = due();
     t_busy = 1;
@@ -603,16 +942,18 @@ malloc_slow(mem_domain *d, size_t size)
 }
 
 static void *
-hook_malloc(void *ctx, size_t size)
+hook_raw_malloc(void *ctx, size_t size)
 {
     mem_domain *d = ctx;
-    if (!t_busy && needs_slow(d, size))
-        return malloc_slow(d, size);
+    RAW_PASS_IF_BUSY(d->prev.malloc(d->prev.ctx, size));
+    t_countdown -= (int64_t)size;
+    if (__builtin_expect(due(), 0))
+        return raw_malloc_slow(d, size);
     return d->prev.malloc(d->prev.ctx, size);
 }
 
 static COLD void *
-calloc_slow(mem_domain *d, size_t nelem, size_t elsize, size_t size)
+raw_calloc_slow(mem_domain *d, size_t nelem, size_t elsize, size_t size)
 {
     int crossed = due();
     t_busy = 1;
@@ -623,30 +964,23 @@ calloc_slow(mem_domain *d, size_t nelem, size_t elsize, size_t size)
 }
 
 static void *
-hook_calloc(void *ctx, size_t nelem, size_t elsize)
+hook_raw_calloc(void *ctx, size_t nelem, size_t elsize)
 {
     mem_domain *d = ctx;
     size_t size;
+    RAW_PASS_IF_BUSY(d->prev.calloc(d->prev.ctx, nelem, elsize));
     if (__builtin_mul_overflow(nelem, elsize, &size))
         size = SIZE_MAX;
-    if (!t_busy && needs_slow(d, size))
-        return calloc_slow(d, nelem, elsize, size);
+    t_countdown -= (int64_t)size;
+    if (__builtin_expect(due(), 0))
+        return raw_calloc_slow(d, nelem, elsize, size);
     return d->prev.calloc(d->prev.ctx, nelem, elsize);
 }
 
-static inline int
-maybe_tracked(const void *ptr)
-{
-    return ptr && atomic_load_explicit(&g_filter[addr_hash((uintptr_t)ptr)],
-                                       memory_order_acquire);
-}
-
 static COLD void *
-realloc_slow(mem_domain *d, void *ptr, size_t size)
+raw_realloc_slow(mem_domain *d, void *ptr, size_t size)
 {
     live_entry old;
-    /* Untrack before the block can be freed: once it is, another thread
-     * may be handed the same address and sample it. */
     int had = maybe_tracked(ptr) && untrack(ptr, &old);
     int crossed = due();
     t_busy = 1;
@@ -670,36 +1004,14 @@ realloc_slow(mem_domain *d, void *ptr, size_t size)
 }
 
 static void *
-hook_realloc(void *ctx, void *ptr, size_t size)
+hook_raw_realloc(void *ctx, void *ptr, size_t size)
 {
     mem_domain *d = ctx;
-    if (t_busy)
-        return d->prev.realloc(d->prev.ctx, ptr, size);
-    /* Any realloc may nest (the old block may be pymalloc's or the RAW
-     * domain's), so every one of a nesting domain takes the slow path. */
+    RAW_PASS_IF_BUSY(d->prev.realloc(d->prev.ctx, ptr, size));
     t_countdown -= (int64_t)size;
-    if (d->nests || due() || maybe_tracked(ptr))
-        return realloc_slow(d, ptr, size);
+    if (due() || maybe_tracked(ptr))
+        return raw_realloc_slow(d, ptr, size);
     return d->prev.realloc(d->prev.ctx, ptr, size);
-}
-
-static COLD void
-free_slow(mem_domain *d, void *ptr)
-{
-    live_entry old;
-    untrack(ptr, &old);
-    d->prev.free(d->prev.ctx, ptr);
-}
-
-static void
-hook_free(void *ctx, void *ptr)
-{
-    mem_domain *d = ctx;
-    if (__builtin_expect(maybe_tracked(ptr), 0)) {
-        free_slow(d, ptr);
-        return;
-    }
-    d->prev.free(d->prev.ctx, ptr);
 }
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -724,7 +1036,38 @@ hooked(PyMemAllocatorDomain domain, mem_domain *d)
 {
     PyMemAllocatorEx now;
     PyMem_GetAllocator(domain, &now);
-    return now.ctx == d && now.malloc == hook_malloc;
+    return now.ctx == d->ours.ctx && now.malloc == d->ours.malloc;
+}
+
+/* Are the interpreter's allocators still its plain pymalloc ones (not
+ * debug hooks, tracemalloc, PYTHONMALLOC=malloc or mimalloc)? Asked of
+ * CPython's own _PyMem_GetCurrentAllocatorName, which compares every
+ * domain with its defaults; looked up at run time, since it is not public
+ * API, and "no" when it is absent. */
+static int
+plain_pymalloc(void)
+{
+    const char *(*current)(void) =
+        (const char *(*)(void))dlsym(RTLD_DEFAULT,
+                                      "_PyMem_GetCurrentAllocatorName");
+    const char *name = current ? current() : NULL;
+    return name && !strcmp(name, "pymalloc");
+}
+
+/* Does this MEM or OBJ domain's previous allocator hand large requests to
+ * the RAW domain (as pymalloc does)? Asked of the allocator itself, once
+ * our RAW hook is in place, with a request no pool serves. With the GIL. */
+static int
+probe_nests(mem_domain *d)
+{
+    int was = t_busy;
+    t_busy = BUSY_PROBE;
+    t.probe_seen = 0;
+    void *ptr = d->prev.malloc(d->prev.ctx, 4 * NESTS_ABOVE);
+    if (ptr)
+        d->prev.free(d->prev.ctx, ptr);
+    t_busy = was;
+    return t.probe_seen;
 }
 
 int
@@ -752,7 +1095,8 @@ pyprof_mem_start(uint64_t rate, uint32_t max_frames)
                               max_frames * sizeof(pyprof_frame));
     g_stacks_cap = 256;
     g_stacks = calloc(g_stacks_cap, sizeof(stack_info));
-    if (!g_scratch || !g_stacks) {
+    g_filter_count = calloc(FILTER_SIZE, sizeof(uint16_t));
+    if (!g_scratch || !g_stacks || !g_filter_count) {
         tables_free_unlocked();
         pthread_mutex_unlock(&g_mlock);
         rc = PYPROF_ENOMEM;
@@ -765,8 +1109,11 @@ pyprof_mem_start(uint64_t rate, uint32_t max_frames)
     account_unlocked();
     atomic_store(&g_enabled, 1);
     atomic_store(&g_generation, ++g_started);
+    atomic_store_explicit(&g_countdown, draw_countdown(rate),
+                          memory_order_relaxed);
     pthread_mutex_unlock(&g_mlock);
 
+    int pymalloc = plain_pymalloc();
     for (int i = 0; i < NDOMAINS; i++) {
         mem_domain *d = &g_domains[i];
         if (g_installed[i] && hooked(DOMAINS[i], d))
@@ -776,12 +1123,24 @@ pyprof_mem_start(uint64_t rate, uint32_t max_frames)
              * hook calls us as its previous allocator): stay there. */
             continue;
         }
-        PyMemAllocatorEx ours = {d, hook_malloc, hook_calloc, hook_realloc,
-                                 hook_free};
         d->domain = DOMAINS[i];
-        d->nests = DOMAINS[i] != PYMEM_DOMAIN_RAW;
         PyMem_GetAllocator(DOMAINS[i], &d->prev);
-        PyMem_SetAllocator(DOMAINS[i], &ours);
+        /* RAW comes first in DOMAINS, so the probes below find it hooked. */
+        d->nests = i != RAW_INDEX && probe_nests(d);
+        d->direct = pymalloc && d->nests;
+        PyMemAllocatorEx general = {d, hook_gil_malloc, hook_gil_calloc,
+                                    hook_gil_realloc, hook_free};
+        PyMemAllocatorEx raw = {d, hook_raw_malloc, hook_raw_calloc,
+                                hook_raw_realloc, hook_free};
+        PyMemAllocatorEx mem = {d->prev.ctx, hook_mem_malloc, hook_mem_calloc,
+                                hook_mem_realloc, d->prev.free};
+        PyMemAllocatorEx obj = {d->prev.ctx, hook_obj_malloc, hook_obj_calloc,
+                                hook_obj_realloc, d->prev.free};
+        d->ours = i == RAW_INDEX ? raw
+                  : !d->direct   ? general
+                  : i == MEM_INDEX ? mem
+                                   : obj;
+        PyMem_SetAllocator(DOMAINS[i], &d->ours);
         g_installed[i] = 1;
     }
 out:
@@ -796,6 +1155,7 @@ pyprof_mem_stop(void)
     int was = enabled();
     atomic_store(&g_enabled, 0);
     atomic_store(&g_generation, 0);
+    atomic_store_explicit(&g_countdown, INT64_MAX, memory_order_relaxed);
     for (int i = 0; i < NDOMAINS; i++) {
         /* Unhook only where we are on top; under another hook we stay in
          * its chain and forward untouched. */
@@ -831,8 +1191,11 @@ void
 pyprof_mem_ignore_thread(int ignore)
 {
     /* Not t_busy: the thread's frees and reallocs of sampled blocks must
-     * still be seen. A countdown that never runs out keeps it off the slow
-     * path; t_ignore keeps it from sampling when a restart sends it there.
+     * still be seen. A RAW countdown that never runs out keeps it off the
+     * RAW slow path; t_ignore keeps it from sampling when a restart sends
+     * it there, or when its MEM or OBJ allocation crosses the shared count
+     * (whose next count is drawn as usual: an ignored byte is as likely to
+     * be picked as any other, only its sample is dropped).
      * Leaving, a spent countdown and a forgotten generation make the next
      * allocation draw a fresh countdown, as a thread's first allocation
      * does, rather than be sampled outright (which would charge a whole
