@@ -202,7 +202,7 @@ def write_section(path: Path, section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--long-scale", type=int, default=10_000,
                         help="PYPROF_BENCH_SCALE of the long run (1000 = one)")
     parser.add_argument("--output", type=Path, default=None)

@@ -691,37 +691,28 @@ gil_take(void)
 /* The smallest request pymalloc hands to the RAW domain. */
 #define RAW_BLOCK (NESTS_ABOVE + 1)
 
-static COLD void *
-gil_malloc_slow(mem_domain *d, void *ctx, size_t size)
+/* The previous allocator's malloc (zero: calloc) of nelem * elsize bytes;
+ * a malloc passes nelem 1. */
+static inline void *
+prev_alloc(mem_domain *d, void *ctx, size_t nelem, size_t elsize, int zero)
 {
-    int was = t_busy;
-    t_busy = 1;
-    void *ptr = NULL;
-    int take = gil_take();
-    if (take && d->direct)
-        ptr = d->prev.malloc(ctx, RAW_BLOCK);  /* NULL: served as asked */
-    if (!ptr) {
-        ptr = d->prev.malloc(ctx, size);
-        take = take && !d->direct;
-    }
-    if (take && ptr)
-        record_sample(ptr, size);
-    t_busy = was;
-    return ptr;
+    return zero ? d->prev.calloc(ctx, nelem, elsize)
+                : d->prev.malloc(ctx, nelem * elsize);
 }
 
+/* A malloc or calloc of `size` bytes at which the count ran out. */
 static COLD void *
-gil_calloc_slow(mem_domain *d, void *ctx, size_t nelem, size_t elsize,
-                size_t size)
+gil_alloc_slow(mem_domain *d, void *ctx, size_t nelem, size_t elsize,
+               size_t size, int zero)
 {
     int was = t_busy;
     t_busy = 1;
     void *ptr = NULL;
     int take = gil_take();
     if (take && d->direct)
-        ptr = d->prev.calloc(ctx, 1, RAW_BLOCK);
+        ptr = prev_alloc(d, ctx, 1, RAW_BLOCK, zero);  /* NULL: as asked */
     if (!ptr) {
-        ptr = d->prev.calloc(ctx, nelem, elsize);
+        ptr = prev_alloc(d, ctx, nelem, elsize, zero);
         take = take && !d->direct;
     }
     if (take && ptr)
@@ -779,43 +770,38 @@ gil_realloc_slow(mem_domain *d, void *ctx, void *ptr, size_t size,
  * counting it again (that allocator may change the size or the address
  * the RAW domain sees, as the debug hooks do). */
 static __attribute__((noinline)) void *
-gil_malloc_nested(mem_domain *d, void *ctx, size_t size)
+gil_alloc_nested(mem_domain *d, void *ctx, size_t nelem, size_t elsize,
+                 size_t size, int zero)
 {
     int crossed = gil_count(size) <= 0;
     int was = t_busy;
     t_busy = 1;
-    void *ptr = d->prev.malloc(ctx, size);
+    void *ptr = prev_alloc(d, ctx, nelem, elsize, zero);
     if (crossed && gil_take() && ptr)
         record_sample(ptr, size);
     t_busy = was;
     return ptr;
 }
 
-static __attribute__((noinline)) void *
-gil_calloc_nested(mem_domain *d, void *ctx, size_t nelem, size_t elsize,
-                  size_t size)
+/* malloc (zero 0, nelem 1) and calloc of nelem * elsize = size bytes. */
+ALWAYS_INLINE void *
+gil_alloc(mem_domain *d, void *ctx, size_t nelem, size_t elsize, size_t size,
+          int zero)
 {
-    int crossed = gil_count(size) <= 0;
-    int was = t_busy;
-    t_busy = 1;
-    void *ptr = d->prev.calloc(ctx, nelem, elsize);
-    if (crossed && gil_take() && ptr)
-        record_sample(ptr, size);
-    t_busy = was;
-    return ptr;
+    if (__builtin_expect(size <= NESTS_ABOVE || !d->nests, 1)) {
+        if (__builtin_expect(gil_count(size) <= 0, 0))
+            return gil_alloc_slow(d, ctx, nelem, elsize, size, zero);
+        return prev_alloc(d, ctx, nelem, elsize, zero);
+    }
+    if (d->direct)  /* pymalloc hands it to the RAW hook, which counts it */
+        return prev_alloc(d, ctx, nelem, elsize, zero);
+    return gil_alloc_nested(d, ctx, nelem, elsize, size, zero);
 }
 
 ALWAYS_INLINE void *
 gil_malloc(mem_domain *d, void *ctx, size_t size)
 {
-    if (__builtin_expect(size <= NESTS_ABOVE || !d->nests, 1)) {
-        if (__builtin_expect(gil_count(size) <= 0, 0))
-            return gil_malloc_slow(d, ctx, size);
-        return d->prev.malloc(ctx, size);
-    }
-    if (d->direct)  /* pymalloc hands it to the RAW hook, which counts it */
-        return d->prev.malloc(ctx, size);
-    return gil_malloc_nested(d, ctx, size);
+    return gil_alloc(d, ctx, 1, size, size, 0);
 }
 
 ALWAYS_INLINE void *
@@ -824,14 +810,7 @@ gil_calloc(mem_domain *d, void *ctx, size_t nelem, size_t elsize)
     size_t size;
     if (__builtin_mul_overflow(nelem, elsize, &size))
         size = SIZE_MAX;
-    if (__builtin_expect(size <= NESTS_ABOVE || !d->nests, 1)) {
-        if (__builtin_expect(gil_count(size) <= 0, 0))
-            return gil_calloc_slow(d, ctx, nelem, elsize, size);
-        return d->prev.calloc(ctx, nelem, elsize);
-    }
-    if (d->direct)
-        return d->prev.calloc(ctx, nelem, elsize);
-    return gil_calloc_nested(d, ctx, nelem, elsize, size);
+    return gil_alloc(d, ctx, nelem, elsize, size, 1);
 }
 
 ALWAYS_INLINE void *
@@ -931,11 +910,12 @@ after_alloc(void *ptr, size_t size, int crossed)
     } while (0)
 
 static COLD void *
-raw_malloc_slow(mem_domain *d, size_t size)
+raw_alloc_slow(mem_domain *d, size_t nelem, size_t elsize, size_t size,
+               int zero)
 {
     int crossed = due();
     t_busy = 1;
-    void *ptr = d->prev.malloc(d->prev.ctx, size);
+    void *ptr = prev_alloc(d, d->prev.ctx, nelem, elsize, zero);
     after_alloc(ptr, size, crossed);
     t_busy = 0;
     return ptr;
@@ -948,19 +928,8 @@ hook_raw_malloc(void *ctx, size_t size)
     RAW_PASS_IF_BUSY(d->prev.malloc(d->prev.ctx, size));
     t_countdown -= (int64_t)size;
     if (__builtin_expect(due(), 0))
-        return raw_malloc_slow(d, size);
+        return raw_alloc_slow(d, 1, size, size, 0);
     return d->prev.malloc(d->prev.ctx, size);
-}
-
-static COLD void *
-raw_calloc_slow(mem_domain *d, size_t nelem, size_t elsize, size_t size)
-{
-    int crossed = due();
-    t_busy = 1;
-    void *ptr = d->prev.calloc(d->prev.ctx, nelem, elsize);
-    after_alloc(ptr, size, crossed);
-    t_busy = 0;
-    return ptr;
 }
 
 static void *
@@ -973,7 +942,7 @@ hook_raw_calloc(void *ctx, size_t nelem, size_t elsize)
         size = SIZE_MAX;
     t_countdown -= (int64_t)size;
     if (__builtin_expect(due(), 0))
-        return raw_calloc_slow(d, nelem, elsize, size);
+        return raw_alloc_slow(d, nelem, elsize, size, 1);
     return d->prev.calloc(d->prev.ctx, nelem, elsize);
 }
 
