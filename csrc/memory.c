@@ -587,8 +587,10 @@ untrack(void *ptr, live_entry *out)
     pthread_mutex_lock(&g_mlock);
     if (atomic_load_explicit(&g_enabled, memory_order_relaxed))
         found = live_take_unlocked((uintptr_t)ptr, out);
-    if (found)
+    if (found) {
         g_mstats.frees++;
+        g_mstats.live = g_live_n;
+    }
     pthread_mutex_unlock(&g_mlock);
     return found;
 }
@@ -684,12 +686,9 @@ gil_take(void)
  * PyMem_RawFree and PyMem_RawRealloc, so the RAW hook sees the sampled
  * block leave, and the program's millions of other frees cost nothing.
  *
- * Over anything else (tracemalloc, debug hooks, PYTHONMALLOC=malloc),
- * every call is hooked with the domain as context and every free asks the
- * filter, as the RAW domain's do. */
-
-/* The smallest request pymalloc hands to the RAW domain. */
-#define RAW_BLOCK (NESTS_ABOVE + 1)
+ * Over anything else (tracemalloc, debug hooks, PYTHONMALLOC=malloc), and
+ * at lower rates, every call is hooked with the domain as context and
+ * every free asks the filter, as the RAW domain's do. */
 
 /* The previous allocator's malloc (zero: calloc) of nelem * elsize bytes;
  * a malloc passes nelem 1. */
@@ -700,17 +699,47 @@ prev_alloc(mem_domain *d, void *ctx, size_t nelem, size_t elsize, int zero)
                 : d->prev.malloc(ctx, nelem * elsize);
 }
 
+/* The smallest request pymalloc hands to the RAW domain. */
+#define RAW_BLOCK (NESTS_ABOVE + 1)
+/* The lowest rate at which MEM and OBJ go direct: below it the RAW_BLOCK
+ * bytes of each sampled small block would add more than about 1% to the
+ * memory those blocks stand for (a rate of 1 would make every small
+ * object take 513 bytes), and the general way costs little beside the
+ * sampling itself. */
+#define DIRECT_MIN_RATE (64 * 1024)
+
+/* Set by reachable() around its marked request, with the GIL. */
+static int g_probing, g_probe_seen;
+
+/* A RAW block to stand for a sampled small block, over pymalloc: through
+ * pymalloc at RAW_BLOCK bytes, so that its block counts stay right, or,
+ * at a rate below DIRECT_MIN_RATE (pyprof left direct under another hook
+ * by an earlier recording), from the RAW domain at the size asked, since
+ * there every small object may be sampled. */
+static void *
+raw_block(mem_domain *d, void *ctx, size_t nelem, size_t elsize, int zero)
+{
+    if (g_rate >= DIRECT_MIN_RATE)
+        return prev_alloc(d, ctx, 1, RAW_BLOCK, zero);
+    return zero ? PyMem_RawCalloc(nelem, elsize)
+                : PyMem_RawMalloc(nelem * elsize);
+}
+
 /* A malloc or calloc of `size` bytes at which the count ran out. */
 static COLD void *
 gil_alloc_slow(mem_domain *d, void *ctx, size_t nelem, size_t elsize,
                size_t size, int zero)
 {
+    if (__builtin_expect(g_probing, 0)) {  /* reachable()'s request */
+        g_probe_seen = 1;
+        return prev_alloc(d, ctx, nelem, elsize, zero);
+    }
     int was = t_busy;
     t_busy = 1;
     void *ptr = NULL;
     int take = gil_take();
     if (take && d->direct)
-        ptr = prev_alloc(d, ctx, 1, RAW_BLOCK, zero);  /* NULL: as asked */
+        ptr = raw_block(d, ctx, nelem, elsize, zero);  /* NULL: as asked */
     if (!ptr) {
         ptr = prev_alloc(d, ctx, nelem, elsize, zero);
         take = take && !d->direct;
@@ -740,7 +769,7 @@ gil_realloc_slow(mem_domain *d, void *ctx, void *ptr, size_t size,
             /* pymalloc may have put it in a pool, whose frees pyprof does
              * not see: move it to a RAW block. (A tracked block is a RAW
              * block already, and pymalloc keeps it one.) */
-            void *raw = d->prev.malloc(ctx, RAW_BLOCK);
+            void *raw = raw_block(d, ctx, 1, size, 0);
             if (raw) {
                 memcpy(raw, moved, size);
                 d->prev.free(ctx, moved);
@@ -1039,6 +1068,63 @@ probe_nests(mem_domain *d)
     return t.probe_seen;
 }
 
+/* Put pyprof's hook on top of domain i, over whatever is there now. With
+ * the GIL; RAW first, so that the MEM and OBJ probes find it. */
+static void
+install(int i, int pymalloc, uint64_t rate)
+{
+    mem_domain *d = &g_domains[i];
+    d->domain = DOMAINS[i];
+    PyMem_GetAllocator(DOMAINS[i], &d->prev);
+    d->nests = i != RAW_INDEX && probe_nests(d);
+    d->direct = pymalloc && d->nests && rate >= DIRECT_MIN_RATE;
+    PyMemAllocatorEx general = {d, hook_gil_malloc, hook_gil_calloc,
+                                hook_gil_realloc, hook_free};
+    PyMemAllocatorEx raw = {d, hook_raw_malloc, hook_raw_calloc,
+                            hook_raw_realloc, hook_free};
+    PyMemAllocatorEx mem = {d->prev.ctx, hook_mem_malloc, hook_mem_calloc,
+                            hook_mem_realloc, d->prev.free};
+    PyMemAllocatorEx obj = {d->prev.ctx, hook_obj_malloc, hook_obj_calloc,
+                            hook_obj_realloc, d->prev.free};
+    d->ours = i == RAW_INDEX   ? raw
+              : !d->direct     ? general
+              : i == MEM_INDEX ? mem
+                               : obj;
+    PyMem_SetAllocator(DOMAINS[i], &d->ours);
+    g_installed[i] = 1;
+}
+
+/* Does domain i's allocator chain still call pyprof's hook? On top, it
+ * does; below another hook, a marked request through the whole chain
+ * tells. With the GIL, while sampling. */
+static int
+reachable(int i)
+{
+    if (hooked(DOMAINS[i], &g_domains[i]))
+        return 1;
+    if (i == RAW_INDEX) {
+        int was = t_busy;
+        t_busy = BUSY_PROBE;
+        t.probe_seen = 0;
+        PyMem_RawFree(PyMem_RawMalloc(1));
+        t_busy = was;
+        return t.probe_seen;
+    }
+    /* A count of zero sends the next MEM or OBJ request to the slow path,
+     * which sees g_probing and only marks it. */
+    int64_t left = atomic_load_explicit(&g_countdown, memory_order_relaxed);
+    atomic_store_explicit(&g_countdown, 0, memory_order_relaxed);
+    g_probing = 1;
+    g_probe_seen = 0;
+    if (i == MEM_INDEX)
+        PyMem_Free(PyMem_Malloc(1));
+    else
+        PyObject_Free(PyObject_Malloc(1));
+    g_probing = 0;
+    atomic_store_explicit(&g_countdown, left, memory_order_relaxed);
+    return g_probe_seen;
+}
+
 int
 pyprof_mem_start(uint64_t rate, uint32_t max_frames)
 {
@@ -1084,33 +1170,12 @@ pyprof_mem_start(uint64_t rate, uint32_t max_frames)
 
     int pymalloc = plain_pymalloc();
     for (int i = 0; i < NDOMAINS; i++) {
-        mem_domain *d = &g_domains[i];
-        if (g_installed[i] && hooked(DOMAINS[i], d))
-            continue;
-        if (g_installed[i]) {
-            /* Still in another hook's chain from an earlier start (that
-             * hook calls us as its previous allocator): stay there. */
-            continue;
-        }
-        d->domain = DOMAINS[i];
-        PyMem_GetAllocator(DOMAINS[i], &d->prev);
-        /* RAW comes first in DOMAINS, so the probes below find it hooked. */
-        d->nests = i != RAW_INDEX && probe_nests(d);
-        d->direct = pymalloc && d->nests;
-        PyMemAllocatorEx general = {d, hook_gil_malloc, hook_gil_calloc,
-                                    hook_gil_realloc, hook_free};
-        PyMemAllocatorEx raw = {d, hook_raw_malloc, hook_raw_calloc,
-                                hook_raw_realloc, hook_free};
-        PyMemAllocatorEx mem = {d->prev.ctx, hook_mem_malloc, hook_mem_calloc,
-                                hook_mem_realloc, d->prev.free};
-        PyMemAllocatorEx obj = {d->prev.ctx, hook_obj_malloc, hook_obj_calloc,
-                                hook_obj_realloc, d->prev.free};
-        d->ours = i == RAW_INDEX ? raw
-                  : !d->direct   ? general
-                  : i == MEM_INDEX ? mem
-                                   : obj;
-        PyMem_SetAllocator(DOMAINS[i], &d->ours);
-        g_installed[i] = 1;
+        /* Still in another hook's chain from an earlier start (that hook
+         * calls us as its previous allocator): stay there, unless that
+         * hook has since been taken down and the chain no longer leads
+         * to us (tracemalloc.stop() puts back what it found). */
+        if (!g_installed[i] || !reachable(i))
+            install(i, pymalloc, rate);
     }
 out:
     PyGILState_Release(gil);
@@ -1140,6 +1205,29 @@ pyprof_mem_stop(void)
     pthread_mutex_unlock(&g_mlock);
     PyGILState_Release(gil);
     return was ? PYPROF_OK : PYPROF_ESTATE;
+}
+
+int
+pyprof_mem_check_hooks(void)
+{
+    int put_back = 0;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    if (enabled()) {
+        int pymalloc = plain_pymalloc();
+        for (int i = 0; i < NDOMAINS; i++) {
+            if (g_installed[i] && !reachable(i)) {
+                install(i, pymalloc, g_rate);
+                put_back++;
+            }
+        }
+        if (put_back) {
+            pthread_mutex_lock(&g_mlock);
+            g_mstats.unhooked++;
+            pthread_mutex_unlock(&g_mlock);
+        }
+    }
+    PyGILState_Release(gil);
+    return put_back;
 }
 
 int

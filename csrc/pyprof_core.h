@@ -194,6 +194,7 @@ typedef struct {
     uint64_t bad_stacks;       /* samples whose stack looked corrupt */
     uint64_t table_bytes;      /* pyprof's own tables now */
     uint64_t peak_table_bytes; /* and at their largest */
+    uint64_t unhooked;         /* times another tool took the hooks down */
 } pyprof_mem_stats;
 
 typedef struct {
@@ -218,6 +219,10 @@ int pyprof_mem_start(uint64_t rate, uint32_t max_frames);
  * PYPROF_ESTATE when it was not running. Takes the GIL. */
 int pyprof_mem_stop(void);
 int pyprof_mem_running(void);
+/* Put back any hook another tool has taken out of its chain (as
+ * tracemalloc.stop() does when pyprof started after tracemalloc); returns
+ * how many domains. Takes the GIL. */
+int pyprof_mem_check_hooks(void);
 void pyprof_mem_get_stats(pyprof_mem_stats *out);
 /* Do not sample the calling thread's allocations while set (pyprof's own
  * work on a snapshot); its frees are still tracked. */

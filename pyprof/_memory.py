@@ -106,6 +106,12 @@ class HeapSnapshot:
         if overflow:
             lines.append(f"{overflow} samples without their stack: the stack "
                          "table was full")
+        unhooked = int(self.stats.get("unhooked", 0) or 0)
+        if unhooked:
+            lines.append(f"allocator hooks taken down by another tool "
+                         f"{unhooked} time(s) (tracemalloc.stop()?) and put "
+                         "back: allocations meanwhile were not seen, and "
+                         "blocks freed meanwhile may still count as in use")
         return lines
 
     def save(self, path: str) -> None:
@@ -185,7 +191,8 @@ def stats() -> Dict[str, int]:
     c = _ffi.new("pyprof_mem_stats *")
     _lib.pyprof_mem_get_stats(c)
     names = ("rate", "samples", "frees", "live", "stacks", "untracked",
-             "stack_overflow", "bad_stacks", "table_bytes", "peak_table_bytes")
+             "stack_overflow", "bad_stacks", "table_bytes", "peak_table_bytes",
+             "unhooked")
     return {name: int(getattr(c, name)) for name in names}
 
 
@@ -224,6 +231,9 @@ def snapshot(max_frames: int, main_file: str = "") -> HeapSnapshot:
     """The current tables as a HeapSnapshot (the calling thread's own
     allocations meanwhile are not sampled)."""
     with pyprofs_own_work():
+        # Another tool may have taken the hooks down since the last look
+        # (tracemalloc.stop() under pyprof): put them back before reading.
+        _lib.pyprof_mem_check_hooks()
         now_ns = time.time_ns()
         stacks, frames, n = _copy_tables()
         current = stats()

@@ -23,8 +23,8 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections import Counter
 from typing import Optional
-from typing import Set
 
 from pyprof.errors import PyprofError
 
@@ -36,12 +36,14 @@ _lock = threading.Lock()
 _rate: Optional[int] = None
 _max_frames = 128
 _atexit_done = False
-# Who holds the running sampler: "api" (this module's start()/stop() as the
-# program calls them), "session" (pyprof.start(memory=True) and pyprof
-# record --memory), "live" (the /debug/pprof/ server). Each stop() releases
-# its caller's hold only; the sampler stops when nobody holds it, so a
-# program's own heap.stop() never ends the recording's heap profile.
-_holders: Set[str] = set()
+# Who holds the running sampler, and how many times: "api" (this module's
+# start()/stop() as the program calls them, once per start, so that a
+# library and the application, or two threads, each keep their own hold),
+# "session" (pyprof.start(memory=True) and pyprof record --memory), "live"
+# (the /debug/pprof/ server). Each stop() releases one of its caller's
+# holds; the sampler stops when nobody holds it, so a program's own
+# heap.stop() never ends the recording's heap profile.
+_holders: Counter = Counter()
 
 
 def _core():
@@ -99,7 +101,7 @@ def start(rate_bytes: int = DEFAULT_RATE, max_frames: int = 128, *,
     with _lock:
         if _rate is not None and memory.running():
             if _rate == rate_bytes:
-                _holders.add(owner)
+                _holders[owner] += 1
                 return
             users = ", ".join(sorted(_USERS.get(h, h) for h in _holders))
             raise PyprofError(
@@ -115,7 +117,7 @@ def start(rate_bytes: int = DEFAULT_RATE, max_frames: int = 128, *,
         _rate = rate_bytes
         _max_frames = max_frames
         _holders.clear()
-        _holders.add(owner)
+        _holders[owner] = 1
         if not _atexit_done:
             # Unhook before the interpreter tears down.
             atexit.register(_stop_all)
@@ -133,13 +135,16 @@ def running() -> bool:
 
 
 def stop(*, owner: str = "api") -> None:
-    """Leave the sampler (see start()); the last user to leave stops it
-    and frees its tables. Idempotent."""
+    """Leave the sampler (see start()): each stop() ends one start()'s
+    hold, the last to leave stops it and frees its tables, and a stop()
+    with no start() left to end does nothing."""
     global _rate
     with _lock:
         if _rate is None:
             return
-        _holders.discard(owner)
+        _holders[owner] -= 1
+        if _holders[owner] <= 0:
+            del _holders[owner]  # a stop without its start changes nothing
         if _holders:
             return
         _rate = None

@@ -115,3 +115,62 @@ def test_sampled_estimate_over_small_and_large_blocks(allocator):
         assert abs(space - truth) <= 0.15 * truth, (allocator, name, space, truth)
         assert abs(inuse_space - truth) <= 0.15 * truth, (allocator, name, inuse_space)
         assert abs(objects - n) <= 0.15 * n, (allocator, name, objects)
+
+
+def test_hooks_put_back_after_tracemalloc_stops_under_pyprof():
+    # tracemalloc first, pyprof over it: tracemalloc.stop() puts back the
+    # allocators it found, taking pyprof's hooks out of the chain. The next
+    # snapshot puts them back and says so; a restart hooks again too.
+    result = run_with("pymalloc", """
+        import tracemalloc
+        tracemalloc.start()
+        heap.start(1)
+        first = small(1000)
+        tracemalloc.stop()
+        lost = small(500)          # not seen: the hooks are down
+        put_back = heap.snapshot()
+        second = large(700)
+        snap = heap.snapshot()
+        heap.stop()
+        heap.start(1)
+        third = large(300)
+        again = heap.snapshot()
+        heap.stop()
+        report(first=at_leaf(snap.raw, "small", line(small)),
+               second=at_leaf(snap.raw, "large", line(large)),
+               third=at_leaf(again.raw, "large", line(large)),
+               unhooked=put_back.stats["unhooked"],
+               comments=put_back.comments(),
+               again_unhooked=again.stats["unhooked"])
+    """)
+    assert result["first"][0] >= 1000
+    assert result["unhooked"] == 1
+    assert any("taken down by another tool" in c for c in result["comments"])
+    assert 700 <= result["second"][2] <= 701
+    assert 300 <= result["third"][2] <= 301
+    assert result["again_unhooked"] == 0
+
+
+def test_small_rates_keep_small_objects_small():
+    # Below 64 KiB a sample the MEM and OBJ domains are hooked the general
+    # way: a sampled small object stays in pymalloc's pools, so holding
+    # 400,000 of them at a rate of 1 costs pyprof its tables (tens of
+    # bytes a block), not hundreds of bytes more per object.
+    result = run_with("pymalloc", """
+        def rss():
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * 4096
+        import gc
+        gc.disable()
+        before = rss()
+        heap.start(1)
+        kept = small(400_000)
+        grown = rss() - before
+        heap.stop()
+        del kept
+        report(grown=grown, size=sys.getsizeof(bytes(100)))
+    """)
+    held = 400_000 * (result["size"] + 8)
+    # The objects themselves (56 MB) and pyprof's tables (~40 MB: the live
+    # table at half load); a 513-byte block per object would be over 250 MB.
+    assert result["grown"] < 2 * held + 40 * 2**20, result

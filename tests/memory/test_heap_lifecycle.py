@@ -106,6 +106,42 @@ def test_api_users_share_the_sampler_and_stop_leaves_only_its_hold():
     assert result["end"] is False
 
 
+def test_each_api_start_is_a_hold_of_its_own():
+    # A library and the application (or two threads) that each call
+    # heap.start() and heap.stop(): the first to stop leaves the other's
+    # profile running; a stop too many changes nothing.
+    result = run_snippet("""
+        import threading
+        from pyprof.errors import PyprofError
+        heap.start()                     # the application
+        heap.start()                     # a library joins
+        heap.stop()                      # the library is done
+        app_still = heap.running()
+        heap.profile()                   # the application's snapshot
+        heap.stop()
+        after_app = heap.running()
+        heap.stop()                      # one too many
+        errors = []
+        def user():
+            for _ in range(200):
+                heap.start()
+                try:
+                    heap.profile()
+                except PyprofError as exc:
+                    errors.append(str(exc))
+                heap.stop()
+        threads = [threading.Thread(target=user) for _ in range(4)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        report(app_still=app_still, after_app=after_app, errors=errors[:3],
+               end=heap.running())
+    """)
+    assert result["app_still"] is True
+    assert result["after_app"] is False
+    assert result["errors"] == []
+    assert result["end"] is False
+
+
 def test_profile_context_manager_records_memory(tmp_path):
     out = tmp_path / "h.pb.gz"
     result = run_snippet(f"""
