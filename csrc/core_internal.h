@@ -101,6 +101,11 @@ pyprof_seen_mark(const void *code)
         atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
 }
 
+/* ---- memory.c -------------------------------------------------------- */
+/* named[i] = 1 when a stack of the memory sampler's tables names codes[i]
+ * (0 for all while it is stopped). */
+void pyprof_mem_named(void *const *codes, uint32_t n, uint8_t *named);
+
 /* ---- sampler.c ------------------------------------------------------- */
 int pyprof_sampler_quiet(void);  /* stopped and ring drained */
 

@@ -161,6 +161,11 @@ static uint32_t *g_index;          /* g_mlock; stack id + 1, 0 empty */
 static uint64_t g_index_cap;
 static pyprof_frame *g_pool;       /* g_mlock */
 static uint64_t g_pool_cap, g_pool_n;
+/* The code objects g_pool names (a set, open addressing, 0 empty), so that
+ * pyapi.c keeps alive only those of the code objects that die while
+ * sampling runs (pyprof_mem_named). */
+static uintptr_t *g_named;         /* g_mlock */
+static uint64_t g_named_cap, g_named_n;
 static pyprof_mem_stats g_mstats;  /* g_mlock */
 
 /* Per thread, in one block so that the RAW hook finds it with a single
@@ -309,6 +314,7 @@ account_unlocked(void)
                      (uint64_t)g_stacks_cap * sizeof(stack_info) +
                      g_index_cap * sizeof(uint32_t) +
                      g_pool_cap * sizeof(pyprof_frame) +
+                     g_named_cap * sizeof(uintptr_t) +
                      (g_scratch ? sizeof(pyprof_record_head) +
                                       g_max_frames * sizeof(pyprof_frame)
                                 : 0);
@@ -440,6 +446,74 @@ index_grow_unlocked(void)
     return 0;
 }
 
+/* Room for `more` code objects in g_named at most half full. */
+static int
+named_reserve_unlocked(uint64_t more)
+{
+    if ((g_named_n + more) * 2 <= g_named_cap)
+        return 0;
+    uint64_t cap = g_named_cap ? g_named_cap : 1024;
+    while ((g_named_n + more) * 2 > cap)
+        cap *= 2;
+    uintptr_t *grown = calloc(cap, sizeof(uintptr_t));
+    if (!grown)
+        return -1;
+    for (uint64_t i = 0; i < g_named_cap; i++) {
+        uintptr_t code = g_named[i];
+        if (!code)
+            continue;
+        uint64_t at = slot_of(code, cap);
+        while (grown[at])
+            at = (at + 1) & (cap - 1);
+        grown[at] = code;
+    }
+    free(g_named);
+    g_named = grown;
+    g_named_cap = cap;
+    return 0;
+}
+
+/* Is code in g_named? *at: its slot, or the empty slot it would take. */
+static int
+named_find_unlocked(uintptr_t code, uint64_t *at)
+{
+    uint64_t i = slot_of(code, g_named_cap);
+    for (; g_named[i]; i = (i + 1) & (g_named_cap - 1)) {
+        if (g_named[i] == code) {
+            *at = i;
+            return 1;
+        }
+    }
+    *at = i;
+    return 0;
+}
+
+/* Add (room reserved) the code objects of `depth` frames to g_named. */
+static void
+named_add_unlocked(const pyprof_frame *frames, uint32_t depth)
+{
+    for (uint32_t i = 0; i < depth; i++) {
+        uintptr_t code = (uintptr_t)frames[i].code;
+        uint64_t at;
+        if (code && !named_find_unlocked(code, &at)) {
+            g_named[at] = code;
+            g_named_n++;
+        }
+    }
+}
+
+void
+pyprof_mem_named(void *const *codes, uint32_t n, uint8_t *named)
+{
+    pthread_mutex_lock(&g_mlock);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t at;
+        named[i] = g_named_cap &&
+                   named_find_unlocked((uintptr_t)codes[i], &at);
+    }
+    pthread_mutex_unlock(&g_mlock);
+}
+
 /* The id of the stack in g_scratch, added if new; 0 (the overflow stack)
  * when a bound or an allocation failure stops it from being added. */
 static uint32_t
@@ -483,6 +557,8 @@ stack_intern_unlocked(void)
         if (index_grow_unlocked() < 0)
             goto full;
     }
+    if (named_reserve_unlocked(depth) < 0)
+        goto full;
     uint32_t id = g_stacks_n++;
     stack_info *s = &g_stacks[id];
     memset(s, 0, sizeof(*s));
@@ -492,6 +568,7 @@ stack_intern_unlocked(void)
     s->frames_at = g_pool_n;
     memcpy(g_pool + g_pool_n, frames, depth * sizeof(pyprof_frame));
     g_pool_n += depth;
+    named_add_unlocked(frames, depth);
     at = h & (g_index_cap - 1);
     while (g_index[at])
         at = (at + 1) & (g_index_cap - 1);
@@ -511,6 +588,9 @@ tables_free_unlocked(void)
     free(g_index);
     free(g_pool);
     free(g_scratch);
+    free(g_named);
+    g_named = NULL;
+    g_named_cap = g_named_n = 0;
     g_live = NULL;
     g_stacks = NULL;
     g_index = NULL;

@@ -17,6 +17,14 @@
  * up to a point, the objects parked before that point can go. A parked
  * object is released with the hook told to let it through. False
  * positives in the bitmap only delay a free by one drain interval.
+ *
+ * The memory sampler's stacks name code objects for as long as it runs
+ * (they are resolved at every snapshot). While it runs, the parked
+ * objects that one of its stacks names are moved, at the release point,
+ * to a held list kept until it stops; the others go as usual. So a
+ * program that keeps compiling code (exec, eval, templates) keeps alive
+ * only the code objects its heap samples name, not every one the CPU
+ * sampler saw.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -35,7 +43,10 @@ static int g_parking;              /* park sampled code objects */
 static PyObject **g_parked;
 static uint32_t g_nparked, g_parked_cap;
 static PyObject *g_releasing;      /* let this one through the hook */
-static int g_hold;                 /* the memory sampler needs them all */
+static int g_hold;                 /* the memory sampler runs */
+/* Parked objects the memory sampler's stacks name, kept while it runs. */
+static PyObject **g_held;
+static uint32_t g_nheld, g_held_cap;
 
 static int
 seen_test(const void *code)
@@ -93,18 +104,41 @@ pyprof_codes_parked(void)
     return n;
 }
 
+/* Let parked objects go: their last reference is the parking's. */
+static void
+release_batch(PyObject **batch, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        g_releasing = batch[i];
+        Py_DECREF(batch[i]);
+    }
+    g_releasing = NULL;
+}
+
+/* Keep a parked object for as long as the memory sampler runs. */
+static void
+hold_one(PyObject *op)
+{
+    if (g_nheld == g_held_cap) {
+        uint32_t cap = g_held_cap ? g_held_cap * 2 : 256;
+        PyObject **grown = realloc(g_held, cap * sizeof(PyObject *));
+        if (!grown)
+            return;  /* kept alive for good (leaked), as when parking */
+        g_held = grown;
+        g_held_cap = cap;
+    }
+    g_held[g_nheld++] = op;
+}
+
 void
 pyprof_codes_release(uint32_t n)
 {
     PyGILState_STATE gil = PyGILState_Ensure();
-    /* The memory sampler's stacks name code objects for as long as it
-     * runs: release nothing until it lets go. */
-    if (g_hold)
-        n = 0;
-    /* Stopped and drained: nothing can name a parked object any more. */
-    else if (pyprof_sampler_quiet()) {
-        g_parking = 0;
+    /* Stopped and drained: no CPU record names a parked object any more. */
+    if (pyprof_sampler_quiet()) {
         n = g_nparked;
+        if (!g_hold)
+            g_parking = 0;
     }
     if (n > g_nparked)
         n = g_nparked;
@@ -112,18 +146,37 @@ pyprof_codes_release(uint32_t n)
         /* Detach first: freeing one object may park others (the code
          * objects in its co_consts), which appends to g_parked. */
         PyObject **batch = malloc(n * sizeof(PyObject *));
-        if (batch) {
+        uint8_t *named = g_hold ? calloc(n, 1) : NULL;
+        if (batch && (named || !g_hold)) {
             memcpy(batch, g_parked, n * sizeof(PyObject *));
             memmove(g_parked, g_parked + n,
                     (g_nparked - n) * sizeof(PyObject *));
             g_nparked -= n;
+            /* While the memory sampler runs, an object one of its stacks
+             * names must stay until it stops; the others can go now (a
+             * dead code object is on no stack, so no later sample can
+             * name it). */
+            if (named)
+                pyprof_mem_named((void *const *)batch, n, named);
+            uint32_t going = 0;
             for (uint32_t i = 0; i < n; i++) {
-                g_releasing = batch[i];
-                Py_DECREF(batch[i]);
+                if (named && named[i])
+                    hold_one(batch[i]);
+                else
+                    batch[going++] = batch[i];
             }
-            g_releasing = NULL;
-            free(batch);
+            release_batch(batch, going);
         }
+        free(batch);
+        free(named);
+    }
+    if (!g_hold && g_nheld) {
+        PyObject **batch = g_held;
+        uint32_t count = g_nheld;
+        g_held = NULL;
+        g_nheld = g_held_cap = 0;
+        release_batch(batch, count);
+        free(batch);
     }
     if (!g_parking && g_nparked == 0) {
         free(g_parked);

@@ -234,6 +234,9 @@ def snapshot(max_frames: int, main_file: str = "") -> HeapSnapshot:
         # Another tool may have taken the hooks down since the last look
         # (tracemalloc.stop() under pyprof): put them back before reading.
         _lib.pyprof_mem_check_hooks()
+        # Without a CPU recording no drain lets parked code objects go:
+        # those no heap stack names can go now.
+        _lib.pyprof_codes_release(0)
         now_ns = time.time_ns()
         stacks, frames, n = _copy_tables()
         current = stats()

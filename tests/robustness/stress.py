@@ -3,11 +3,13 @@
     python tests/robustness/stress.py [--seconds 30] [--rate 10000] [--asan]
 
 Records stress_target.py (threads starting and ending, forks, exec, the
-program's own signals and timers, exceptions, allocation) and checks:
+program's own signals and timers, exceptions, allocation), CPU and memory
+(at the default rate: over pymalloc the direct hooks, under --asan's
+PYTHONMALLOC=malloc the general ones), and checks:
 pyprof and the program exit 0; every signal the program sent itself was
 caught; every fork's child exited as it meant to; the program's resident
 memory is stable (not checked under --asan) (grows less than RSS_GROWTH_MB from the end of the first
-third of the run to the end); the profile is readable and has samples.
+third of the run to the end); both profiles are readable and have samples.
 
 --asan first builds pyprof's C core with AddressSanitizer into a private
 copy of the package (gcc -fsanitize=address) and runs the recording with
@@ -113,9 +115,11 @@ def main():
             env.update(asan_env)
             ok("built pyprof's C core with AddressSanitizer")
         output = work / "stress.pb.gz"
+        heap = work / "heap.pb.gz"
         command = [python, "-c", "from pyprof.cli import main; main()",
-                   "record", "-o", str(output), "--rate", str(args.rate), "--",
-                   python, str(TARGET), str(args.seconds)]
+                   "record", "-o", str(output), "--rate", str(args.rate),
+                   "--memory-output", str(heap),
+                   "--", python, str(TARGET), str(args.seconds)]
         proc = subprocess.run(command, capture_output=True, text=True,
                               timeout=args.seconds * 6 + 120, env=env, cwd=work)
         label = f"{args.seconds:g}s at {args.rate} Hz" + (" under ASan" if args.asan else "")
@@ -133,6 +137,7 @@ def main():
         # nothing there.
         check_result(result, memory=not args.asan)
         check_profile(output, env, python)
+        check_profile(heap, env, python, what="heap profile")
 
 
 def check_result(result, memory=True):
@@ -163,20 +168,23 @@ def check_result(result, memory=True):
        f"{rss[-1]:.1f} MB at the end (limit +{RSS_GROWTH_MB:g} MB)")
 
 
-def check_profile(output, env, python):
+def check_profile(output, env, python, what="profile"):
     if not output.exists():
-        fail("no profile written")
+        fail(f"no {what} written")
     check = subprocess.run(
         [python, "-c",
          "import sys; from pyprof import pprof; p = pprof.load(sys.argv[1]); "
          "print(len(p.sample), sum(s.value[-1] for s in p.sample))", str(output)],
         capture_output=True, text=True, env=env, timeout=300, cwd=output.parent)
     if check.returncode != 0:
-        fail(f"the profile does not load: {check.stderr.strip()}")
-    samples, cpu_ns = (int(x) for x in check.stdout.split())
+        fail(f"the {what} does not load: {check.stderr.strip()}")
+    samples, total = (int(x) for x in check.stdout.split())
     if samples == 0:
-        fail("the profile has no samples")
-    ok(f"profile: {samples} distinct stacks, {cpu_ns / 1e9:.1f}s CPU")
+        fail(f"the {what} has no samples")
+    if what == "profile":
+        ok(f"profile: {samples} distinct stacks, {total / 1e9:.1f}s CPU")
+    else:
+        ok(f"{what}: {samples} distinct stacks, {total / 2**20:.1f} MiB in use")
 
 
 if __name__ == "__main__":
