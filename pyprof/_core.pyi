@@ -15,6 +15,7 @@ class _Lib:
     PYPROF_TIMER_NONE: int
     PYPROF_TIMER_THREAD_CPU: int
     PYPROF_TIMER_ITIMER: int
+    PYPROF_CODE_SUBINTERP: int
 
     def pyprof_sampler_start(self, rate_hz: int, max_frames: int, nslots: int,
                              force_itimer: int) -> int: ...
