@@ -25,6 +25,14 @@
  * program that keeps compiling code (exec, eval, templates) keeps alive
  * only the code objects its heap samples name, not every one the CPU
  * sampler saw.
+ *
+ * Only the main interpreter's code objects are parked. A subinterpreter's
+ * live in memory it owns (its own obmalloc arenas from 3.12), and freeing
+ * one from the main interpreter after the subinterpreter has ended frees
+ * memory that is no longer anyone's. Records never name them (walk.c
+ * writes a stack of another interpreter as one placeholder frame), so
+ * there is nothing to keep them for. A code object dies in its owner's
+ * interpreter, so the thread state running its dealloc tells whose it is.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -56,9 +64,28 @@ seen_test(const void *code)
             >> (h & 63)) & 1;
 }
 
+/* Is the calling thread running the main interpreter? From 3.12 a
+ * subinterpreter with its own GIL runs this hook alongside the main one,
+ * so this must be asked before any state above is touched. */
+static int
+running_main_interp(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyThreadState *tstate = PyThreadState_GetUnchecked();
+#else
+    PyThreadState *tstate = _PyThreadState_UncheckedGet();
+#endif
+    return tstate &&
+           PyThreadState_GetInterpreter(tstate) == PyInterpreterState_Main();
+}
+
 static void
 code_dealloc_hook(PyObject *op)
 {
+    if (!running_main_interp()) {
+        g_code_dealloc(op);
+        return;
+    }
     if (g_parking && op != g_releasing && seen_test(op)) {
         if (g_nparked == g_parked_cap) {
             uint32_t cap = g_parked_cap ? g_parked_cap * 2 : 256;

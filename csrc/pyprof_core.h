@@ -49,6 +49,11 @@ typedef struct {
     uint32_t truncated; /* frames cut from the middle, 0 if none */
 } pyprof_record_head;
 
+/* The code pointer of the one frame that stands for a stack running in
+ * another interpreter than the main one (a subinterpreter), whose code
+ * objects are never read (see walk.c). Never a real object's address. */
+#define PYPROF_CODE_SUBINTERP 1
+
 typedef struct {
     void *code;     /* PyCodeObject *, borrowed; see pyapi.c for lifetime */
     int32_t instr;  /* instruction offset in code units (2 bytes each) */

@@ -43,7 +43,12 @@ pyprof_current_tstate(void)
     return _PyThreadState_GetCurrent();
 #else
     /* Thread-specific storage, not _PyThreadState_GET(): before 3.12 the
-     * latter is the thread holding the GIL, which need not be us. */
+     * latter is the thread holding the GIL, which need not be us. It
+     * holds the first thread state made on this thread and is not moved
+     * by a switch of interpreter, so a main-interpreter thread running a
+     * subinterpreter reads as its main thread state, whose frames end at
+     * the call that entered the subinterpreter: its time is charged to
+     * that call. */
     return PyGILState_GetThisThreadState();
 #endif
 }
@@ -55,6 +60,26 @@ is_code(const void *p)
     if (!p || ((uintptr_t)p & (sizeof(void *) - 1)))
         return 0;
     return Py_TYPE((PyObject *)p) == &PyCode_Type;
+}
+
+/* Is tstate one of the main interpreter's? Another interpreter's code
+ * objects live in memory that interpreter owns (on 3.12 and later, in
+ * obmalloc arenas freed wholesale when it ends), and nothing tells the
+ * drain when that happens: a record naming one could be resolved after
+ * its interpreter is gone. So such a stack is recorded as the single
+ * PYPROF_CODE_SUBINTERP frame and its code objects are never named,
+ * marked or kept alive. The tstate is the interrupted thread's own, alive
+ * while that thread is stopped in the handler. */
+static inline int
+in_main_interp(const PyThreadState *tstate)
+{
+    return tstate->interp == _PyRuntime.interpreters.main;
+}
+
+static inline void
+push_subinterp(pyprof_stackw *w)
+{
+    pyprof_stackw_push(w, (void *)(uintptr_t)PYPROF_CODE_SUBINTERP, 0);
 }
 
 /* Clamp an instruction offset (code units) into the code object. */
@@ -81,6 +106,10 @@ pyprof_walk(void *tstate_p, pyprof_stackw *w)
 {
     PyThreadState *tstate = tstate_p;
     uint32_t bad = 0;
+    if (!in_main_interp(tstate)) {
+        push_subinterp(w);
+        return 0;
+    }
 #if PY_VERSION_HEX >= 0x030D0000
     _PyInterpreterFrame *frame = tstate->current_frame;
 #else
@@ -143,6 +172,10 @@ pyprof_walk(void *tstate_p, pyprof_stackw *w)
 {
     PyThreadState *tstate = tstate_p;
     uint32_t bad = 0;
+    if (!in_main_interp(tstate)) {
+        push_subinterp(w);
+        return 0;
+    }
     PyFrameObject *frame = tstate->frame;
     for (int steps = 0; frame && steps < PYPROF_WALK_LIMIT; steps++,
              frame = frame->f_back) {

@@ -313,6 +313,8 @@ def _innermost_is_own(stack, own, lib) -> bool:
 
 
 def _resolve(stacks, frames, n: int, max_frames: int):
+    from pyprof._sampler import SUBINTERP_CODE
+    from pyprof._sampler import SUBINTERP_FRAME
     from pyprof._sampler import _CodeNames
     from pyprof._sampler import _marker
 
@@ -324,6 +326,9 @@ def _resolve(stacks, frames, n: int, max_frames: int):
         s = stacks[i]
         at = s.frames_at
         stack = []
+        if s.depth and int(_ffi.cast("uintptr_t", frames[at].code)) == SUBINTERP_CODE:
+            raw_stacks.append(None)  # never resolved (see csrc/walk.c)
+            continue
         for j in range(s.depth):
             f = frames[at + j]
             pair = (int(_ffi.cast("uintptr_t", f.code)), f.instr)
@@ -352,10 +357,12 @@ def _resolve(stacks, frames, n: int, max_frames: int):
         s = stacks[i]
         if not (s.alloc_count or s.inuse_count):
             continue
-        if own and _innermost_is_own(raw_stacks[i], own, lib):
+        if raw_stacks[i] is None:
+            key: Tuple[Frame, ...] = (SUBINTERP_FRAME,)
+        elif own and _innermost_is_own(raw_stacks[i], own, lib):
             continue  # pyprof's own work (see is_pyprofs_file)
-        if i == 0:
-            key: Tuple[Frame, ...] = (TABLE_FULL_FRAME,)
+        elif i == 0:
+            key = (TABLE_FULL_FRAME,)
         elif not raw_stacks[i]:
             key = (NO_PYTHON_FRAME,)
         else:

@@ -156,6 +156,15 @@ def _marker(cut: int) -> Frame:
     return (f"[truncated {cut} frames]", "", 0, 0)
 
 
+# A stack sampled while its thread ran another interpreter than the main
+# one is recorded as a single placeholder frame (see csrc/walk.c): that
+# interpreter's code objects may be gone by the time the record is read.
+# Limitation: frames inside subinterpreters are not resolved; all their
+# time or memory goes to this one frame.
+SUBINTERP_CODE = int(_lib.PYPROF_CODE_SUBINTERP)
+SUBINTERP_FRAME: Frame = ("[subinterpreter]", "", 0, 0)
+
+
 class _CodeNames:
     """Code object -> (qualified name, filename, first line), cached.
 
@@ -817,6 +826,9 @@ class Sampler:
             tid, depth, cut = struct.unpack_from("<iII", key, 0)
             raw = struct.unpack_from("<" + "Qii" * depth, key, 12)
             frames = [(raw[3 * j], raw[3 * j + 1]) for j in range(depth)]
+            if frames[0][0] == SUBINTERP_CODE:
+                decoded.append((tid, 0, None, counts))
+                continue
             for pair in frames:
                 pairs.setdefault(pair, len(pairs))
             decoded.append((tid, cut, frames, counts))
@@ -839,23 +851,31 @@ class Sampler:
         ready = self._pending
         self._pending = []
         for tid, cut, frames, counts in decoded:
+            if frames is None:
+                ready.append((tid, 0, None, counts))
+                continue
             located = [(objects[address], lines[pairs[(address, instr)]])
                        for address, instr in frames]
             ready.append((tid, cut, located, counts))
         del objects
 
-        all_codes = {id(code): code for group in ready for code, _ in group[2]}
+        all_codes = {id(code): code for group in ready if group[2] is not None
+                     for code, _ in group[2]}
         info, unresolved = self._codes.lookup(list(all_codes.values()), force=final)
         half = self.max_frames // 2
         placed: Dict[int, tuple] = {}  # id(counts) -> where they went
         with self._agg_lock:
             for group in ready:
                 tid, cut, located, (samples, periods) = group
-                if unresolved and any(id(code) in unresolved for code, _ in located):
+                if located is None:
+                    stack = (SUBINTERP_FRAME,)
+                elif unresolved and any(id(code) in unresolved
+                                        for code, _ in located):
                     self._pending.append(group)  # named at a later drain
                     placed[id(group[3])] = ("group", group[3])
                     continue
-                stack = tuple(info[id(code)] + (line,) for code, line in located)
+                else:
+                    stack = tuple(info[id(code)] + (line,) for code, line in located)
                 if cut:
                     stack = stack[:half] + (_marker(cut),) + stack[half:]
                 thread = self._thread_names.get(tid) or f"thread-{tid}"
