@@ -483,6 +483,29 @@ def _serve_http(address: str) -> None:
     serve_from_environment(address)
 
 
+def _in_subinterpreter() -> bool:
+    """True in an interpreter of this process other than the main one.
+
+    A subinterpreter runs site, and so this file, as it starts. The main
+    interpreter's sampler already covers the whole process (a stack in a
+    subinterpreter shows as one ``[subinterpreter]`` frame), and the C core
+    is one per process (from 3.12 it refuses to load there at all), so
+    starting pyprof again would only leave a false error note for the
+    process.
+    """
+    try:
+        import _interpreters as interpreters  # 3.13
+    except ImportError:
+        try:
+            import _xxsubinterpreters as interpreters  # 3.9 to 3.12
+        except ImportError:
+            return False
+    current, main = interpreters.get_current(), interpreters.get_main()
+    if isinstance(current, tuple):  # 3.13: (id, how it was made)
+        current, main = current[0], main[0]
+    return current != main
+
+
 def _boot() -> None:
     spool = os.environ.pop(ENV_SPOOL, None)
     top = bool(spool)
@@ -493,7 +516,9 @@ def _boot() -> None:
         settings = _load_settings(spool)
         _hide_folder(spool)
     _chain_sitecustomize()
-    if settings is not None:
+    # The process pyprof record started has popped ENV_SPOOL before any
+    # subinterpreter can exist, so only the other branch needs to ask.
+    if settings is not None and (top or not _in_subinterpreter()):
         _start(spool, settings, top=top)
 
 
