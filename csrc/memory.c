@@ -759,12 +759,15 @@ gil_take(void)
 
 /* The two ways of sitting over a MEM or OBJ domain.
  *
- * Over pymalloc itself (`direct`), pyprof hooks malloc, calloc and
- * realloc only, with pymalloc's own context, and leaves free to pymalloc.
- * A sampled block of up to 512 bytes is then served by the RAW domain
- * instead of a pool: pymalloc passes every block that is not its own to
- * PyMem_RawFree and PyMem_RawRealloc, so the RAW hook sees the sampled
- * block leave, and the program's millions of other frees cost nothing.
+ * Over plain pymalloc (`direct`, at rates of DIRECT_MIN_RATE and more),
+ * pyprof hooks malloc, calloc and realloc only, with pymalloc's own
+ * context, and leaves free to pymalloc. A sampled block of up to 512
+ * bytes is then made a RAW block instead of a pool's (raw_block):
+ * pymalloc passes every such block to PyMem_RawFree and PyMem_RawRealloc,
+ * so the RAW hook sees the sampled block leave, and the program's
+ * millions of other frees cost nothing. The cost: each sampled small
+ * block takes RAW_BLOCK bytes, one per 512 KiB allocated at the default
+ * rate.
  *
  * Over anything else (tracemalloc, debug hooks, PYTHONMALLOC=malloc), and
  * at lower rates, every call is hooked with the domain as context and
@@ -791,18 +794,16 @@ prev_alloc(mem_domain *d, void *ctx, size_t nelem, size_t elsize, int zero)
 /* Set by reachable() around its marked request, with the GIL. */
 static int g_probing, g_probe_seen;
 
-/* A RAW block to stand for a sampled small block, over pymalloc: through
- * pymalloc at RAW_BLOCK bytes, so that its block counts stay right, or,
- * at a rate below DIRECT_MIN_RATE (pyprof left direct under another hook
- * by an earlier recording), from the RAW domain at the size asked, since
- * there every small object may be sampled. */
+/* A RAW block to stand for a sampled small block, over pymalloc: asked
+ * of pymalloc at RAW_BLOCK bytes, so that its block counts stay right
+ * (pymalloc counts what it hands to the RAW domain, and uncounts it when
+ * the block comes back). A recording below DIRECT_MIN_RATE that finds the
+ * direct hooks still in another hook's chain from an earlier one pays
+ * these bytes for every sampled small block too. */
 static void *
-raw_block(mem_domain *d, void *ctx, size_t nelem, size_t elsize, int zero)
+raw_block(mem_domain *d, void *ctx, int zero)
 {
-    if (g_rate >= DIRECT_MIN_RATE)
-        return prev_alloc(d, ctx, 1, RAW_BLOCK, zero);
-    return zero ? PyMem_RawCalloc(nelem, elsize)
-                : PyMem_RawMalloc(nelem * elsize);
+    return prev_alloc(d, ctx, 1, RAW_BLOCK, zero);
 }
 
 /* A malloc or calloc of `size` bytes at which the count ran out. */
@@ -819,7 +820,7 @@ gil_alloc_slow(mem_domain *d, void *ctx, size_t nelem, size_t elsize,
     void *ptr = NULL;
     int take = gil_take();
     if (take && d->direct)
-        ptr = raw_block(d, ctx, nelem, elsize, zero);  /* NULL: as asked */
+        ptr = raw_block(d, ctx, zero);  /* NULL: as asked */
     if (!ptr) {
         ptr = prev_alloc(d, ctx, nelem, elsize, zero);
         take = take && !d->direct;
@@ -849,7 +850,7 @@ gil_realloc_slow(mem_domain *d, void *ctx, void *ptr, size_t size,
             /* pymalloc may have put it in a pool, whose frees pyprof does
              * not see: move it to a RAW block. (A tracked block is a RAW
              * block already, and pymalloc keeps it one.) */
-            void *raw = raw_block(d, ctx, 1, size, 0);
+            void *raw = raw_block(d, ctx, 0);
             if (raw) {
                 memcpy(raw, moved, size);
                 d->prev.free(ctx, moved);
@@ -1293,10 +1294,12 @@ pyprof_mem_check_hooks(void)
     int put_back = 0;
     PyGILState_STATE gil = PyGILState_Ensure();
     if (enabled()) {
-        int pymalloc = plain_pymalloc();
         for (int i = 0; i < NDOMAINS; i++) {
             if (g_installed[i] && !reachable(i)) {
-                install(i, pymalloc, g_rate);
+                /* The general way: blocks sampled under the hook that
+                 * was taken down are ordinary pymalloc blocks, whose
+                 * frees only a hooked free sees. */
+                install(i, 0, g_rate);
                 put_back++;
             }
         }

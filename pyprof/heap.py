@@ -134,6 +134,12 @@ def running() -> bool:
         return _rate is not None
 
 
+def rate() -> Optional[int]:
+    """The running sampler's mean bytes between samples; None if stopped."""
+    with _lock:
+        return _rate
+
+
 def stop(*, owner: str = "api") -> None:
     """Leave the sampler (see start()): each stop() ends one start()'s
     hold, the last to leave stops it and frees its tables, and a stop()

@@ -504,13 +504,15 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
 
 
 def start_memory() -> bool:
-    """Start the memory sampler at its default rate if there is one and it
-    is not running; True when this call started it."""
+    """Start the memory sampler at its default rate, or join it at the rate
+    it runs at; True when this call took a hold (Server.stop() leaves it),
+    so that the program's own heap.stop() or pyprof.stop() leaves the
+    server its heap profiles."""
     heap = handlers._heap_module()
-    if heap is None or heap.running():
+    if heap is None:
         return False
     try:
-        heap.start(owner="live")
+        heap.start(heap.rate() or heap.DEFAULT_RATE, owner="live")
     except Exception:  # no memory profiles, but the server still serves
         return False
     return True

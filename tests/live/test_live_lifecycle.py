@@ -244,3 +244,46 @@ def test_pyprofs_own_work_is_not_in_allocs(tmp_path):
     assert ours >= 2_000_000
     # Left: the import statement that reaches the switch, once a thread.
     assert in_pyprof <= 0.01 * total, f"{in_pyprof} of {total} bytes in pyprof"
+
+
+SERVER_JOINS = """
+import sys, urllib.request, urllib.error
+import pyprof
+from pyprof import heap
+
+if sys.argv[1] == "heap":
+    heap.start(64 * 1024)
+else:
+    pyprof.start(memory=True, mem_rate=64 * 1024)
+server = pyprof.serve(port=0)          # finds the sampler running: joins it
+kept = [bytes(1000) for _ in range(20000)]
+if sys.argv[1] == "heap":
+    heap.stop()
+else:
+    pyprof.stop()
+try:
+    with urllib.request.urlopen(server.url + "heap", timeout=30) as reply:
+        status, body = reply.status, reply.read()
+except urllib.error.HTTPError as exc:
+    status, body = exc.code, exc.read()
+running_with_server = heap.running()
+server.stop()
+print(status, heap.running(), running_with_server, heap.rate())
+sys.stdout.flush()
+"""
+
+
+@pytest.mark.parametrize("program_start", ["heap", "session"])
+def test_server_joins_a_running_memory_sampler(tmp_path, program_start):
+    # The program's own stop leaves the server its heap profiles, and the
+    # server's stop then ends the sampler.
+    script = tmp_path / "joins.py"
+    script.write_text(SERVER_JOINS)
+    done = subprocess.run([sys.executable, str(script), program_start],
+                          env=child_env(), capture_output=True, text=True,
+                          timeout=120, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    status, after_server, with_server, rate = done.stdout.split()
+    assert status == "200"
+    assert with_server == "True"
+    assert after_server == "False" and rate == "None"
