@@ -3,13 +3,15 @@
     python tests/robustness/stress.py [--seconds 30] [--rate 10000] [--asan]
 
 Records stress_target.py (threads starting and ending, forks, exec, the
-program's own signals and timers, exceptions, allocation), CPU and memory
-(at the default rate: over pymalloc the direct hooks, under --asan's
-PYTHONMALLOC=malloc the general ones), and checks:
+program's own signals and timers, exceptions, allocation), and checks:
 pyprof and the program exit 0; every signal the program sent itself was
 caught; every fork's child exited as it meant to; the program's resident
 memory is stable (not checked under --asan) (grows less than RSS_GROWTH_MB from the end of the first
-third of the run to the end); both profiles are readable and have samples.
+third of the run to the end); the profile is readable and has samples.
+Under --asan the memory profiler records too (its hooks over
+PYTHONMALLOC=malloc), and its heap profile must load with samples; the
+long run leaves it out, since while it runs it keeps the code objects its
+samples name, and this program compiles hundreds of snippets a second.
 
 --asan first builds pyprof's C core with AddressSanitizer into a private
 copy of the package (gcc -fsanitize=address) and runs the recording with
@@ -116,10 +118,10 @@ def main():
             ok("built pyprof's C core with AddressSanitizer")
         output = work / "stress.pb.gz"
         heap = work / "heap.pb.gz"
+        memory = ["--memory-output", str(heap)] if args.asan else []
         command = [python, "-c", "from pyprof.cli import main; main()",
                    "record", "-o", str(output), "--rate", str(args.rate),
-                   "--memory-output", str(heap),
-                   "--", python, str(TARGET), str(args.seconds)]
+                   *memory, "--", python, str(TARGET), str(args.seconds)]
         proc = subprocess.run(command, capture_output=True, text=True,
                               timeout=args.seconds * 6 + 120, env=env, cwd=work)
         label = f"{args.seconds:g}s at {args.rate} Hz" + (" under ASan" if args.asan else "")
@@ -137,7 +139,8 @@ def main():
         # nothing there.
         check_result(result, memory=not args.asan)
         check_profile(output, env, python)
-        check_profile(heap, env, python, what="heap profile")
+        if args.asan:
+            check_profile(heap, env, python, what="heap profile")
 
 
 def check_result(result, memory=True):
