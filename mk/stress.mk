@@ -2,8 +2,7 @@
 #   make stress   on every supported CPython installed here: 30 s at 10 kHz of
 #                 tests/robustness/stress_target.py under pyprof record (zero
 #                 crashes, signals all caught, resident memory stable), then a
-#                 short recording (CPU and memory) with the C core built with
-#                 AddressSanitizer.
+#                 short recording with the C core built with AddressSanitizer.
 # About 45 s per Python. STRESS_SECONDS and ASAN_SECONDS change the lengths.
 
 STRESS_SECONDS ?= 30
