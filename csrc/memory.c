@@ -188,7 +188,7 @@ static __thread thread_state t __attribute__((tls_model("initial-exec")));
 #define t_busy (t.busy)
 #define t_ignore (t.ignore)
 #define t_rng (t.rng)
-/* t_busy while the start probe runs (see probe_nests). */
+/* t_busy while a probe runs (see raw_hook_sees). */
 #define BUSY_PROBE 2
 
 static inline int
@@ -1133,18 +1133,18 @@ plain_pymalloc(void)
     return name && !strcmp(name, "pymalloc");
 }
 
-/* Does this MEM or OBJ domain's previous allocator hand large requests to
- * the RAW domain (as pymalloc does)? Asked of the allocator itself, once
- * our RAW hook is in place, with a request no pool serves. With the GIL. */
+/* Does a request of `size` bytes through allocator `a` reach pyprof's RAW
+ * hook? The hook marks what it passes while t_busy says a probe runs.
+ * With the GIL. */
 static int
-probe_nests(mem_domain *d)
+raw_hook_sees(const PyMemAllocatorEx *a, size_t size)
 {
     int was = t_busy;
     t_busy = BUSY_PROBE;
     t.probe_seen = 0;
-    void *ptr = d->prev.malloc(d->prev.ctx, 4 * NESTS_ABOVE);
+    void *ptr = a->malloc(a->ctx, size);
     if (ptr)
-        d->prev.free(d->prev.ctx, ptr);
+        a->free(a->ctx, ptr);
     t_busy = was;
     return t.probe_seen;
 }
@@ -1157,7 +1157,9 @@ install(int i, int pymalloc, uint64_t rate)
     mem_domain *d = &g_domains[i];
     d->domain = DOMAINS[i];
     PyMem_GetAllocator(DOMAINS[i], &d->prev);
-    d->nests = i != RAW_INDEX && probe_nests(d);
+    /* Does the previous allocator hand large requests to the RAW domain,
+     * as pymalloc does? Asked with a request no pool serves. */
+    d->nests = i != RAW_INDEX && raw_hook_sees(&d->prev, 4 * NESTS_ABOVE);
     d->direct = pymalloc && d->nests && rate >= DIRECT_MIN_RATE;
     PyMemAllocatorEx general = {d, hook_gil_malloc, hook_gil_calloc,
                                 hook_gil_realloc, hook_free};
@@ -1183,24 +1185,17 @@ reachable(int i)
 {
     if (hooked(DOMAINS[i], &g_domains[i]))
         return 1;
-    if (i == RAW_INDEX) {
-        int was = t_busy;
-        t_busy = BUSY_PROBE;
-        t.probe_seen = 0;
-        PyMem_RawFree(PyMem_RawMalloc(1));
-        t_busy = was;
-        return t.probe_seen;
-    }
+    PyMemAllocatorEx top;
+    PyMem_GetAllocator(DOMAINS[i], &top);
+    if (i == RAW_INDEX)
+        return raw_hook_sees(&top, 1);
     /* A count of zero sends the next MEM or OBJ request to the slow path,
      * which sees g_probing and only marks it. */
     int64_t left = atomic_load_explicit(&g_countdown, memory_order_relaxed);
     atomic_store_explicit(&g_countdown, 0, memory_order_relaxed);
     g_probing = 1;
     g_probe_seen = 0;
-    if (i == MEM_INDEX)
-        PyMem_Free(PyMem_Malloc(1));
-    else
-        PyObject_Free(PyObject_Malloc(1));
+    top.free(top.ctx, top.malloc(top.ctx, 1));
     g_probing = 0;
     atomic_store_explicit(&g_countdown, left, memory_order_relaxed);
     return g_probe_seen;
